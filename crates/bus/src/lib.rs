@@ -1,0 +1,113 @@
+//! fraudwatch's event bus. Stages talk to one trait, [`Bus`], and never name a backend: the URL
+//! picks it ([`open`]).
+//!
+//! Module map:
+//! - [`message`]: `Record` (what a producer sends) and `Message` (what a consumer receives).
+//! - [`memory`]: `memory://`, an in-process broker with partitions, consumer groups and commits.
+//! - [`kafka`]: `kafka://host:port[,host:port][?librdkafka.key=value]`, Apache Kafka via librdkafka.
+//! - [`dlq`]: the typed decode path: valid messages out, the rest to `<topic>.dlq` with the reason.
+//! - [`topics`]: the pipeline's topic names and the partitioner shared by both backends' keys.
+
+pub mod dlq;
+pub mod kafka;
+pub mod memory;
+pub mod message;
+pub mod topics;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use dlq::{DeadLetter, Decoded, decode_batch};
+pub use message::{Message, Record};
+pub use topics::TopicSpec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("bad bus URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("unknown topic {0:?} (create it first)")]
+    UnknownTopic(String),
+    #[error("kafka: {context}: {source}")]
+    Kafka {
+        context: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl BusError {
+    pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> BusError {
+        let context = context.into();
+        move |source| BusError::Kafka { context, source }
+    }
+}
+
+/// An event bus: topics of partitioned logs, read by consumer groups that commit their positions.
+#[async_trait]
+pub trait Bus: Send + Sync + Debug {
+    /// Creates the topics that do not exist yet; existing ones are left as they are.
+    async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError>;
+
+    /// Appends a batch to `topic`, each record to the partition its key hashes to. Returns once every
+    /// record is durably accepted (for Kafka: acknowledged by all in-sync replicas).
+    async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError>;
+
+    /// Joins consumer group `group` on `topics`. A group with no committed position starts at the
+    /// earliest retained message.
+    async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Consumer>, BusError>;
+}
+
+/// One member of a consumer group.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Returns up to `max` messages, waiting at most `wait` for the first one (an empty batch means
+    /// none arrived in time). Within a partition, messages come in offset order.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, BusError>;
+
+    /// Commits, for the group, the position after every message this consumer has returned.
+    async fn commit(&mut self) -> Result<(), BusError>;
+}
+
+/// Opens the backend a URL names: `memory://` or `kafka://`.
+pub fn open(url: &str) -> Result<Arc<dyn Bus>, BusError> {
+    let parsed = url::Url::parse(url).map_err(|e| BusError::Url { url: url.into(), reason: e.to_string() })?;
+    match parsed.scheme() {
+        "memory" => Ok(Arc::new(memory::MemoryBus::from_url(&parsed)?)),
+        "kafka" => Ok(Arc::new(kafka::KafkaBus::from_url(&parsed)?)),
+        other => Err(BusError::Url {
+            url: url.into(),
+            reason: format!("unknown scheme {other:?}; expected memory:// or kafka://"),
+        }),
+    }
+}
+
+/// Reads an optional positive integer query parameter of a bus URL.
+pub(crate) fn url_param<T: std::str::FromStr>(url: &url::Url, key: &str) -> Result<Option<T>, BusError> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| {
+            v.parse().map_err(|_| BusError::Url { url: url.to_string(), reason: format!("{key}={v} is not valid") })
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_backends_and_garbage_is_refused() {
+        assert!(open("memory://").is_ok());
+        assert!(open("memory://?partitions=8").is_ok());
+        assert!(open("kafka://127.0.0.1:9092").is_ok(), "creating a client does not connect");
+        for bad in ["", "redis://x", "memory://?partitions=zero", "memory://?partitions=0", "kafka://", "nonsense"] {
+            let err = open(bad).unwrap_err().to_string();
+            assert!(err.contains("bus URL"), "{bad}: {err}");
+        }
+    }
+}

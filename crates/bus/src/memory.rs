@@ -1,0 +1,227 @@
+//! `memory://[?partitions=N]`: an in-process broker for the embedded mode and for tests.
+//!
+//! Same semantics as the Kafka backend where stages can observe them: partitioned logs, keys hashed
+//! as Kafka's Java client does, consumer groups that split a topic's partitions among their live
+//! members, committed positions that a new member resumes from. A partition drops the messages that
+//! every group reading it has committed, so memory stays bounded while consumers keep up.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::topics::{TopicSpec, partition_for};
+use crate::{Bus, BusError, Consumer, Message, Record, url_param};
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBus {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    state: Mutex<State>,
+    /// Woken on every produce and every membership change.
+    changed: Notify,
+    default_partitions: i32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    topics: HashMap<String, Vec<Partition>>,
+    groups: HashMap<String, Group>,
+    next_member: u64,
+}
+
+#[derive(Debug, Default)]
+struct Partition {
+    /// Offset of `log[0]`.
+    base: i64,
+    log: VecDeque<Message>,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    topics: BTreeSet<String>,
+    members: BTreeSet<u64>,
+    committed: HashMap<(String, i32), i64>,
+}
+
+impl MemoryBus {
+    pub fn new(default_partitions: i32) -> Self {
+        Self { inner: Arc::new(Inner { default_partitions, ..Default::default() }) }
+    }
+
+    pub(crate) fn from_url(url: &url::Url) -> Result<Self, BusError> {
+        let partitions = url_param::<i32>(url, "partitions")?.unwrap_or(4);
+        if !(1..=1024).contains(&partitions) {
+            return Err(BusError::Url { url: url.to_string(), reason: "partitions must be 1 to 1024".into() });
+        }
+        Ok(Self::new(partitions))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way later
+        // callers would misread, so a poisoned lock is still usable.
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError> {
+        let mut st = self.lock();
+        for t in topics {
+            if t.partitions < 1 {
+                return Err(BusError::Other(format!("topic {:?}: partitions must be >= 1", t.name)));
+            }
+            st.topics
+                .entry(t.name.clone())
+                .or_insert_with(|| (0..t.partitions).map(|_| Partition::default()).collect());
+        }
+        Ok(())
+    }
+
+    async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        {
+            let mut st = self.lock();
+            let default = self.inner.default_partitions;
+            let parts = st.topics.entry(topic.to_string()).or_insert_with(|| (0..default).map(|_| Partition::default()).collect());
+            let n = parts.len() as i32;
+            for r in batch {
+                let partition = partition_for(r.key, n);
+                let p = &mut parts[partition as usize];
+                let offset = p.base + p.log.len() as i64;
+                p.log.push_back(Message {
+                    topic: topic.to_string(),
+                    partition,
+                    offset,
+                    key: r.key.map(Bytes::copy_from_slice),
+                    payload: Bytes::copy_from_slice(r.payload),
+                    timestamp_ms: now,
+                });
+            }
+        }
+        self.inner.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Consumer>, BusError> {
+        let member = {
+            let mut st = self.lock();
+            if let Some(t) = topics.iter().find(|t| !st.topics.contains_key(**t)) {
+                return Err(BusError::UnknownTopic(t.to_string()));
+            }
+            st.next_member += 1;
+            let member = st.next_member;
+            let g = st.groups.entry(group.to_string()).or_default();
+            g.members.insert(member);
+            g.topics.extend(topics.iter().map(|t| t.to_string()));
+            member
+        };
+        self.inner.changed.notify_waiters();
+        Ok(Box::new(MemoryConsumer {
+            bus: self.clone(),
+            group: group.to_string(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            member,
+            positions: HashMap::new(),
+        }))
+    }
+}
+
+/// One member of a group. It owns the partitions `i` with `i % members == its rank`; positions of
+/// partitions it loses are forgotten, those it gains start at the group's committed position.
+#[derive(Debug)]
+struct MemoryConsumer {
+    bus: MemoryBus,
+    group: String,
+    topics: Vec<String>,
+    member: u64,
+    positions: HashMap<(String, i32), i64>,
+}
+
+impl MemoryConsumer {
+    /// Takes what is available now; `None` when nothing is.
+    fn take(&mut self, max: usize) -> Option<Vec<Message>> {
+        let st = self.bus.lock();
+        let g = st.groups.get(&self.group)?;
+        let rank = g.members.iter().position(|&m| m == self.member)?;
+        let members = g.members.len();
+        let mut owned = HashMap::new();
+        for topic in &self.topics {
+            let parts = st.topics.get(topic)?;
+            for (i, p) in parts.iter().enumerate().filter(|(i, _)| i % members == rank) {
+                let key = (topic.clone(), i as i32);
+                let committed = g.committed.get(&key).copied().unwrap_or(0);
+                let pos = self.positions.get(&key).copied().unwrap_or(committed).max(p.base);
+                owned.insert(key, (pos, p));
+            }
+        }
+        self.positions.retain(|k, _| owned.contains_key(k));
+        let mut out = Vec::new();
+        for (key, (pos, p)) in owned {
+            let start = ((pos - p.base) as usize).min(p.log.len());
+            let taken: Vec<Message> = p.log.range(start..).take(max - out.len()).cloned().collect();
+            self.positions.insert(key, pos + taken.len() as i64);
+            out.extend(taken);
+            if out.len() == max {
+                break;
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+#[async_trait]
+impl Consumer for MemoryConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, BusError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let inner = Arc::clone(&self.bus.inner);
+        loop {
+            // Registered before looking, so a produce in between is not missed.
+            let notified = inner.changed.notified();
+            if let Some(batch) = self.take(max.max(1)) {
+                return Ok(batch);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn commit(&mut self) -> Result<(), BusError> {
+        let mut st = self.bus.lock();
+        let State { topics, groups, .. } = &mut *st;
+        let Some(g) = groups.get_mut(&self.group) else { return Ok(()) };
+        for (key, &pos) in &self.positions {
+            g.committed.insert(key.clone(), pos);
+        }
+        // Drop what every group reading a partition has committed.
+        for (topic, partition) in self.positions.keys() {
+            let readers = groups.values().filter(|g| g.topics.contains(topic));
+            let low = readers.map(|g| g.committed.get(&(topic.clone(), *partition)).copied().unwrap_or(0)).min();
+            if let (Some(low), Some(p)) = (low, topics.get_mut(topic).and_then(|ps| ps.get_mut(*partition as usize))) {
+                while p.base < low && p.log.pop_front().is_some() {
+                    p.base += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for MemoryConsumer {
+    fn drop(&mut self) {
+        let mut st = self.bus.lock();
+        if let Some(g) = st.groups.get_mut(&self.group) {
+            g.members.remove(&self.member);
+        }
+        drop(st);
+        self.bus.inner.changed.notify_waiters();
+    }
+}

@@ -1,0 +1,147 @@
+//! `FeatureVector`: what the processor computed for one transaction (DESIGN.md §3).
+//! Features are named and ordered; on the wire they are one JSON object whose key order is the
+//! feature order recorded in the model bundle.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::id::Id;
+use crate::time::{self, Timestamp};
+use crate::transaction::check_plausible_time;
+use crate::validate::{Validate, ValidationError, check_text};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureVector {
+    pub transaction_id: Id,
+    pub customer_id: Id,
+    /// The transaction's event time.
+    #[serde(with = "time::wire")]
+    pub timestamp: Timestamp,
+    pub features: Features,
+    /// When the transaction entered the bus: end-to-end latency is measured from here.
+    #[serde(with = "time::wire")]
+    pub ingested_at: Timestamp,
+}
+
+impl Validate for FeatureVector {
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.transaction_id.check("transaction_id")?;
+        self.customer_id.check("customer_id")?;
+        check_plausible_time("timestamp", &self.timestamp)?;
+        check_plausible_time("ingested_at", &self.ingested_at)?;
+        self.features.validate()
+    }
+}
+
+/// Named feature values in a fixed order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Features(pub Vec<(String, f64)>);
+
+impl Features {
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.0.iter().map(|&(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Validate for Features {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if self.0.is_empty() {
+            return Err(ValidationError::new("features", "{}", "must hold at least one feature"));
+        }
+        for (i, (name, value)) in self.0.iter().enumerate() {
+            check_text("features", name, 128)?;
+            if !value.is_finite() {
+                return Err(ValidationError::new("features", (name, value), "values must be finite"));
+            }
+            if self.0[..i].iter().any(|(n, _)| n == name) {
+                return Err(ValidationError::new("features", name, "names must be unique"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Features {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Features {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Features;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of feature name to number")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Features, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) = map.next_entry::<String, f64>()? {
+                    out.push(entry);
+                }
+                Ok(Features(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> FeatureVector {
+        FeatureVector {
+            transaction_id: Id::from(1u64),
+            customer_id: Id::from(2u64),
+            timestamp: time::parse("2018-04-01T00:00:31Z").unwrap(),
+            features: Features(vec![("z_amount".into(), 1.5), ("a_count_5m".into(), 3.0)]),
+            ingested_at: time::parse("2018-04-01T00:00:31.250Z").unwrap(),
+        }
+    }
+
+    #[test]
+    fn keeps_feature_order_on_the_wire() {
+        let json = serde_json::to_string(&sample()).unwrap();
+        assert!(json.contains(r#""features":{"z_amount":1.5,"a_count_5m":3.0}"#), "{json}");
+        let back: FeatureVector = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, sample());
+        assert_eq!(back.features.get("a_count_5m"), Some(3.0));
+        assert_eq!(back.features.names().collect::<Vec<_>>(), ["z_amount", "a_count_5m"]);
+    }
+
+    #[test]
+    fn rejects_duplicates_empties_and_non_numbers() {
+        let mut v = sample();
+        v.features.0.push(("z_amount".into(), 2.0));
+        assert_eq!(v.validate().unwrap_err().rule, "names must be unique");
+        v.features.0.clear();
+        assert!(v.validate().is_err());
+        assert!(serde_json::from_str::<Features>(r#"{"a":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Features>(r#"[1,2]"#).is_err());
+    }
+}

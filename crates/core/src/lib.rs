@@ -1,0 +1,32 @@
+//! fraudwatch's pure core: the domain types every stage exchanges, their validation and their wire
+//! format. No I/O, no async runtime: everything here is a plain function of its input.
+//!
+//! Module map:
+//! - [`id`]: `Id`, the compact identifier used for transactions, customers, terminals and devices.
+//! - [`codes`]: fixed-size codes (`Currency`, `Country`) and the payment `Channel`.
+//! - [`time`]: event-time helpers; RFC 3339 UTC with milliseconds on the wire.
+//! - [`validate`]: the `Validate` trait and `ValidationError`, which names the field and the value.
+//! - [`transaction`], [`features`], [`score`], [`case`], [`label`]: the contracts of DESIGN.md §3.
+//! - [`wire`]: JSON encode/decode of any contract type, decode = parse + validate.
+
+pub mod case;
+pub mod codes;
+pub mod features;
+pub mod id;
+pub mod label;
+pub mod score;
+pub mod time;
+pub mod transaction;
+pub mod validate;
+pub mod wire;
+
+pub use case::{AuditEntry, Case, CaseError, CaseStatus, CaseUpdate, Note, Outcome};
+pub use codes::{Channel, Country, Currency};
+pub use features::{FeatureVector, Features};
+pub use id::Id;
+pub use label::{Label, LabelSource};
+pub use score::{Decision, Reason, Score};
+pub use time::Timestamp;
+pub use transaction::Transaction;
+pub use validate::{Validate, ValidationError};
+pub use wire::{DecodeError, decode, encode};

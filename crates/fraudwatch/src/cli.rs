@@ -1,0 +1,93 @@
+//! The command line. Global flags override the configuration; each stage is one subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "fraudwatch", version, about = "Real-time fraud and anomaly detection", propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes; each overrides the same key of the configuration.
+#[derive(Debug, Default, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML), layered over the compiled-in defaults.
+    #[arg(long, global = true, env = "FRAUDWATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Event bus URL: memory:// or kafka://host:port.
+    #[arg(long = "bus", global = true, value_name = "URL")]
+    pub bus_url: Option<String>,
+    /// Case store URL: sqlite://path or postgres://user:password@host:port/db.
+    #[arg(long = "store", global = true, value_name = "URL")]
+    pub store_url: Option<String>,
+    /// Model registry URL: file://path.
+    #[arg(long = "registry", global = true, value_name = "URL")]
+    pub registry_url: Option<String>,
+    /// Partitions of the pipeline topics (1 to 1024).
+    #[arg(long, global = true, value_parser = clap::value_parser!(i32).range(1..=1024))]
+    pub partitions: Option<i32>,
+    /// Log filter, e.g. info or debug,rdkafka=warn.
+    #[arg(long = "log", global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate synthetic transactions or replay a dataset onto the bus.
+    Generate,
+    /// Turn transactions into features over exact per-customer windows.
+    Process,
+    /// Score features, decide allow / review / block, open cases.
+    Score,
+    /// Serve the REST API for scoring and case work.
+    Serve,
+    /// Watch features and scores for drift.
+    Monitor,
+    /// Retrain, compare and promote models.
+    Retrain,
+    /// Train a model bundle from a features file.
+    Train,
+    /// Evaluate models with the fraud handbook's protocols.
+    Evaluate,
+    /// Measure the pipeline's throughput and latency.
+    Bench,
+    /// Run the whole pipeline in one process (embedded mode).
+    Demo,
+    /// Create the pipeline's topics on the bus and migrate the case store.
+    Setup,
+    /// Print the effective configuration (all layers merged) as TOML.
+    Config,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Generate => "generate",
+            Command::Process => "process",
+            Command::Score => "score",
+            Command::Serve => "serve",
+            Command::Monitor => "monitor",
+            Command::Retrain => "retrain",
+            Command::Train => "train",
+            Command::Evaluate => "evaluate",
+            Command::Bench => "bench",
+            Command::Demo => "demo",
+            Command::Setup => "setup",
+            Command::Config => "config",
+        }
+    }
+}

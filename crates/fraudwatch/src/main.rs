@@ -1,0 +1,62 @@
+//! `fraudwatch`: the thin binary that wires configuration, backends and stages together.
+//!
+//! Module map:
+//! - [`cli`]: the command line (clap).
+//! - [`settings`]: layered configuration: compiled-in default → file → `FRAUDWATCH_*` → flags.
+//! - [`logging`]: `tracing` output, text or JSON, on stderr.
+//! - [`setup`]: creates the pipeline's topics and migrates the case store.
+//! - [`demo`]: the embedded mode, everything in one process.
+
+mod cli;
+mod demo;
+mod logging;
+mod settings;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match settings::Settings::load(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, settings));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Config => {
+            print!("{}", settings.to_toml()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Setup => setup::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo => demo::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        stub => {
+            eprintln!("fraudwatch {}: not implemented yet", stub.name());
+            Ok(ExitCode::from(3))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! fraudwatch's case store: cases, their notes and audit trail, and labels. Stages talk to one
+//! trait, [`CaseStore`], and the URL picks the backend ([`open`]); both backends share one schema
+//! (migrations under `migrations/<backend>/`) and one implementation of the queries.
+//!
+//! Module map:
+//! - [`filter`]: `CaseFilter`, what a case listing may ask for.
+//! - [`rows`]: mapping between table rows and the core's `Case`.
+//! - `backend` (private): the queries, written once and instantiated for each backend.
+//! - [`sqlite`]: `sqlite://path` (created if missing) and `sqlite::memory:`.
+//! - [`postgres`]: `postgres://user:password@host:port/db`.
+
+mod backend;
+pub mod filter;
+pub mod postgres;
+pub mod rows;
+pub mod sqlite;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fraudwatch_core::{Case, CaseError, CaseUpdate, Label};
+
+pub use filter::CaseFilter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("bad store URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("no case for transaction {0:?}")]
+    NotFound(String),
+    #[error("case {transaction_id:?} is at version {actual}, not {expected}: reload and retry")]
+    Conflict { transaction_id: String, expected: i64, actual: i64 },
+    #[error(transparent)]
+    Rule(#[from] CaseError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrating the schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Where cases and labels live.
+#[async_trait]
+pub trait CaseStore: Send + Sync + Debug {
+    /// Inserts the cases whose transaction has none yet; the others are left untouched (idempotent
+    /// on `transaction_id`). Returns how many were new.
+    async fn insert_cases(&self, cases: &[Case]) -> Result<u64, StoreError>;
+
+    /// One case with its notes and audit trail.
+    async fn get_case(&self, transaction_id: &str) -> Result<Option<Case>, StoreError>;
+
+    /// Cases matching `filter`, highest risk first (ties by transaction id). Listed cases carry no
+    /// notes or audit trail: `get_case` has those.
+    async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError>;
+
+    /// Applies `update` by `actor` if the case is still at `expected_version`, else `Conflict`.
+    async fn update_case(&self, transaction_id: &str, expected_version: i64, update: &CaseUpdate, actor: &str) -> Result<Case, StoreError>;
+
+    /// Appends an analyst's note.
+    async fn add_note(&self, transaction_id: &str, author: &str, text: &str) -> Result<Case, StoreError>;
+
+    /// Inserts labels, replacing an earlier label of the same transaction. Returns rows written.
+    async fn upsert_labels(&self, labels: &[Label]) -> Result<u64, StoreError>;
+
+    async fn get_label(&self, transaction_id: &str) -> Result<Option<Label>, StoreError>;
+}
+
+/// Opens (and migrates) the store a URL names: `sqlite://...` or `postgres://...`.
+pub async fn open(url: &str) -> Result<Arc<dyn CaseStore>, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
+        _ => Err(StoreError::Url {
+            url: url.into(),
+            reason: "unknown scheme; expected sqlite://path, sqlite::memory: or postgres://...".into(),
+        }),
+    }
+}

@@ -1,0 +1,114 @@
+//! Table rows and their mapping to the core's types. Enums are stored as their wire names, JSON
+//! columns hold the wire format, so a row reads the same from SQL as from the API.
+
+use chrono::{DateTime, Utc};
+use fraudwatch_core::{AuditEntry, Case, CaseStatus, Decision, Features, Id, Label, LabelSource, Note, Outcome, Reason, Transaction};
+use sqlx::types::Json;
+
+use crate::StoreError;
+
+/// The columns of `cases`, in the order every query selects them.
+pub const CASE_COLUMNS: &str = "transaction_id, customer_id, status, outcome, assignee, risk, decision, model_version, \
+     reasons, event_time, \"transaction\", features, created_at, updated_at, version";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct CaseRow {
+    pub transaction_id: String,
+    pub customer_id: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub assignee: Option<String>,
+    pub risk: f64,
+    pub decision: String,
+    pub model_version: String,
+    pub reasons: Json<Vec<Reason>>,
+    pub event_time: DateTime<Utc>,
+    pub transaction: Option<Json<Transaction>>,
+    pub features: Option<Json<Features>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+impl CaseRow {
+    pub fn into_case(self) -> Result<Case, StoreError> {
+        Ok(Case {
+            status: CaseStatus::parse(&self.status).ok_or_else(|| corrupt("case status", &self.status))?,
+            outcome: self.outcome.as_deref().map(|o| Outcome::parse(o).ok_or_else(|| corrupt("case outcome", o))).transpose()?,
+            decision: Decision::parse(&self.decision).ok_or_else(|| corrupt("decision", &self.decision))?,
+            transaction_id: Id::from(self.transaction_id.as_str()),
+            customer_id: Id::from(self.customer_id.as_str()),
+            assignee: self.assignee,
+            risk: self.risk,
+            model_version: self.model_version,
+            reasons: self.reasons.0,
+            event_time: self.event_time,
+            transaction: self.transaction.map(|j| j.0),
+            features: self.features.map(|j| j.0),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+            notes: Vec::new(),
+            audit: Vec::new(),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct NoteRow {
+    pub at: DateTime<Utc>,
+    pub author: String,
+    pub text: String,
+}
+
+impl From<NoteRow> for Note {
+    fn from(r: NoteRow) -> Note {
+        Note { author: r.author, text: r.text, at: r.at }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> AuditEntry {
+        AuditEntry { at: r.at, actor: r.actor, action: r.action, detail: r.detail }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct LabelRow {
+    pub transaction_id: String,
+    pub customer_id: String,
+    pub is_fraud: bool,
+    pub source: String,
+    pub labelled_at: DateTime<Utc>,
+    pub fraud_scenario: Option<String>,
+}
+
+impl LabelRow {
+    pub fn into_label(self) -> Result<Label, StoreError> {
+        let source = match self.source.as_str() {
+            "case_outcome" => LabelSource::CaseOutcome,
+            "chargeback" => LabelSource::Chargeback,
+            other => return Err(corrupt("label source", other)),
+        };
+        Ok(Label {
+            transaction_id: Id::from(self.transaction_id.as_str()),
+            customer_id: Id::from(self.customer_id.as_str()),
+            is_fraud: self.is_fraud,
+            source,
+            labelled_at: self.labelled_at,
+            fraud_scenario: self.fraud_scenario,
+        })
+    }
+}
