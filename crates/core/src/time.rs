@@ -19,6 +19,12 @@ pub fn parse(s: &str) -> Result<Timestamp, String> {
     from_millis(t.timestamp_millis()).ok_or_else(|| format!("{s:?} is out of range"))
 }
 
+/// The current time at the wire's precision (milliseconds), so that a value stored and read back
+/// (PostgreSQL keeps microseconds, JSON milliseconds) compares equal to the original.
+pub fn now() -> Timestamp {
+    from_millis(Utc::now().timestamp_millis()).expect("the clock is within chrono's range")
+}
+
 /// Milliseconds since the Unix epoch to a timestamp.
 pub fn from_millis(ms: i64) -> Option<Timestamp> {
     Utc.timestamp_millis_opt(ms).single()

@@ -6,7 +6,6 @@ macro_rules! case_store {
     ($store:ident, $db:ty) => {
         use std::collections::{HashMap, HashSet};
 
-        use chrono::Utc;
         use fraudwatch_core::{AuditEntry, Case, CaseUpdate, Label};
         use sqlx::types::Json;
         use sqlx::QueryBuilder;
@@ -94,7 +93,7 @@ macro_rules! case_store {
                             .push_bind(Json(&c.reasons))
                             .push_bind(c.event_time)
                             .push_bind(c.transaction.as_ref().map(Json))
-                            .push_bind(c.features.as_ref().map(Json))
+                            .push_bind(c.features.as_ref().map(|f| Json(&f.0)))
                             .push_bind(c.created_at)
                             .push_bind(c.updated_at)
                             .push_bind(c.version);
@@ -156,7 +155,7 @@ macro_rules! case_store {
                 if case.version != expected_version {
                     return Err(StoreError::Conflict { transaction_id: transaction_id.into(), expected: expected_version, actual: case.version });
                 }
-                case.apply(update, actor, Utc::now())?;
+                case.apply(update, actor, fraudwatch_core::time::now())?;
                 Self::save_change(&mut tx, &case, expected_version).await?;
                 tx.commit().await?;
                 self.get_case(transaction_id).await?.ok_or_else(|| StoreError::NotFound(transaction_id.into()))
@@ -166,7 +165,7 @@ macro_rules! case_store {
                 let mut tx = self.pool.begin().await?;
                 let mut case = Self::load_for_change(&mut tx, transaction_id).await?;
                 let expected = case.version;
-                case.add_note(author, text, Utc::now())?;
+                case.add_note(author, text, fraudwatch_core::time::now())?;
                 Self::save_change(&mut tx, &case, expected).await?;
                 let note = case.notes.last().expect("add_note appended one");
                 sqlx::query("INSERT INTO case_notes (transaction_id, at, author, text) VALUES ($1, $2, $3, $4)")

@@ -69,10 +69,10 @@ pub trait CaseStore: Send + Sync + Debug {
 
 /// Opens (and migrates) the store a URL names: `sqlite://...` or `postgres://...`.
 pub async fn open(url: &str) -> Result<Arc<dyn CaseStore>, StoreError> {
-    let scheme = url.split(':').next().unwrap_or_default();
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme);
     match scheme {
-        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
-        "postgres" | "postgresql" => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
+        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
         _ => Err(StoreError::Url {
             url: url.into(),
             reason: "unknown scheme; expected sqlite://path, sqlite::memory: or postgres://...".into(),

@@ -24,7 +24,8 @@ pub struct CaseRow {
     pub reasons: Json<Vec<Reason>>,
     pub event_time: DateTime<Utc>,
     pub transaction: Option<Json<Transaction>>,
-    pub features: Option<Json<Features>>,
+    /// Stored as an array of `[name, value]` pairs: PostgreSQL's jsonb would reorder object keys.
+    pub features: Option<Json<Vec<(String, f64)>>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -48,7 +49,7 @@ impl CaseRow {
             reasons: self.reasons.0,
             event_time: self.event_time,
             transaction: self.transaction.map(|j| j.0),
-            features: self.features.map(|j| j.0),
+            features: self.features.map(|j| Features(j.0)),
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,

@@ -11,7 +11,7 @@ CREATE TABLE cases (
     reasons        JSONB NOT NULL,
     event_time     TIMESTAMPTZ NOT NULL,
     "transaction"  JSONB,
-    features       JSONB,
+    features       JSONB, -- [[name, value], ...] in model order
     created_at     TIMESTAMPTZ NOT NULL,
     updated_at     TIMESTAMPTZ NOT NULL,
     version        BIGINT NOT NULL,

@@ -12,7 +12,7 @@ CREATE TABLE cases (
     reasons        TEXT NOT NULL,
     event_time     TEXT NOT NULL,
     "transaction"  TEXT,
-    features       TEXT,
+    features       TEXT, -- [[name, value], ...] in model order
     created_at     TEXT NOT NULL,
     updated_at     TEXT NOT NULL,
     version        BIGINT NOT NULL,
