@@ -66,7 +66,10 @@ impl DeadLetter {
 fn text_or_base64(bytes: &[u8]) -> (Option<String>, Option<String>) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (Some(s.to_string()), None),
-        Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
     }
 }
 
@@ -81,7 +84,10 @@ pub struct Decoded<T> {
 
 /// Decodes and validates `batch`; every message that fails goes to `<its topic>.dlq` with the
 /// reason, produced (and acknowledged) before this returns.
-pub async fn decode_batch<T: DeserializeOwned + Validate>(bus: &dyn Bus, batch: &[Message]) -> Result<Decoded<T>, BusError> {
+pub async fn decode_batch<T: DeserializeOwned + Validate>(
+    bus: &dyn Bus,
+    batch: &[Message],
+) -> Result<Decoded<T>, BusError> {
     let mut items = Vec::with_capacity(batch.len());
     let mut dead: BTreeMap<String, Vec<(Vec<u8>, Option<&[u8]>)>> = BTreeMap::new();
     let mut count = 0;
@@ -92,13 +98,21 @@ pub async fn decode_batch<T: DeserializeOwned + Validate>(bus: &dyn Bus, batch: 
                 tracing::warn!(topic = %m.topic, partition = m.partition, offset = m.offset, reason = %e, "dead letter");
                 let letter = serde_json::to_vec(&DeadLetter::new(m, e.to_string()))
                     .map_err(|e| BusError::Other(format!("encoding dead letter: {e}")))?;
-                dead.entry(dlq_topic(&m.topic)).or_default().push((letter, m.key.as_deref()));
+                dead.entry(dlq_topic(&m.topic))
+                    .or_default()
+                    .push((letter, m.key.as_deref()));
                 count += 1;
             }
         }
     }
     for (topic, letters) in &dead {
-        let records: Vec<Record<'_>> = letters.iter().map(|(p, k)| Record { key: *k, payload: p }).collect();
+        let records: Vec<Record<'_>> = letters
+            .iter()
+            .map(|(p, k)| Record {
+                key: *k,
+                payload: p,
+            })
+            .collect();
         bus.produce(topic, &records).await?;
     }
     Ok(Decoded { items, dead: count })

@@ -29,13 +29,18 @@ pub struct KafkaBus {
 
 impl std::fmt::Debug for KafkaBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaBus").field("bootstrap", &self.config.get("bootstrap.servers")).finish()
+        f.debug_struct("KafkaBus")
+            .field("bootstrap", &self.config.get("bootstrap.servers"))
+            .finish()
     }
 }
 
 impl KafkaBus {
     pub(crate) fn from_url(url: &url::Url) -> Result<Self, BusError> {
-        let bad = |reason: &str| BusError::Url { url: url.to_string(), reason: reason.into() };
+        let bad = |reason: &str| BusError::Url {
+            url: url.to_string(),
+            reason: reason.into(),
+        };
         // `url` keeps only the first host of a list in host(); the authority holds them all.
         let authority = url.authority();
         if authority.is_empty() {
@@ -51,7 +56,9 @@ impl KafkaBus {
 
     /// A bus over a librdkafka configuration holding at least `bootstrap.servers`.
     pub fn new(config: ClientConfig) -> Result<Self, BusError> {
-        let producer = producer_config(&config).create().map_err(BusError::kafka("creating producer"))?;
+        let producer = producer_config(&config)
+            .create()
+            .map_err(BusError::kafka("creating producer"))?;
         Ok(Self { config, producer })
     }
 
@@ -81,16 +88,25 @@ fn set_default(c: &mut ClientConfig, key: &str, value: &str) {
 #[async_trait]
 impl Bus for KafkaBus {
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError> {
-        let admin: AdminClient<DefaultClientContext> =
-            self.config.create().map_err(BusError::kafka("creating admin client"))?;
-        let new: Vec<NewTopic> =
-            topics.iter().map(|t| NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(1))).collect();
+        let admin: AdminClient<DefaultClientContext> = self
+            .config
+            .create()
+            .map_err(BusError::kafka("creating admin client"))?;
+        let new: Vec<NewTopic> = topics
+            .iter()
+            .map(|t| NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(1)))
+            .collect();
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        let results = admin.create_topics(&new, &opts).await.map_err(BusError::kafka("creating topics"))?;
+        let results = admin
+            .create_topics(&new, &opts)
+            .await
+            .map_err(BusError::kafka("creating topics"))?;
         for r in results {
             match r {
                 Ok(_) | Err((_, Code::TopicAlreadyExists)) => {}
-                Err((name, code)) => return Err(BusError::Other(format!("creating topic {name:?}: {code}"))),
+                Err((name, code)) => {
+                    return Err(BusError::Other(format!("creating topic {name:?}: {code}")));
+                }
             }
         }
         Ok(())
@@ -122,8 +138,14 @@ impl Bus for KafkaBus {
         for delivery in pending {
             match delivery.await {
                 Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => return Err(BusError::kafka(format!("delivering to {topic}"))(e)),
-                Err(_) => return Err(BusError::Other(format!("delivery to {topic} was cancelled"))),
+                Ok(Err((e, _))) => {
+                    return Err(BusError::kafka(format!("delivering to {topic}"))(e));
+                }
+                Err(_) => {
+                    return Err(BusError::Other(format!(
+                        "delivery to {topic} was cancelled"
+                    )));
+                }
             }
         }
         Ok(())
@@ -137,7 +159,9 @@ impl Bus for KafkaBus {
         set_default(&mut c, "isolation.level", "read_committed");
         set_default(&mut c, "session.timeout.ms", "10000");
         let consumer: StreamConsumer = c.create().map_err(BusError::kafka("creating consumer"))?;
-        consumer.subscribe(topics).map_err(BusError::kafka(format!("subscribing to {topics:?}")))?;
+        consumer
+            .subscribe(topics)
+            .map_err(BusError::kafka(format!("subscribing to {topics:?}")))?;
         Ok(Box::new(KafkaConsumer { consumer }))
     }
 }

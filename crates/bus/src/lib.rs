@@ -41,7 +41,9 @@ pub enum BusError {
 }
 
 impl BusError {
-    pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> BusError {
+    pub(crate) fn kafka(
+        context: impl Into<String>,
+    ) -> impl FnOnce(rdkafka::error::KafkaError) -> BusError {
         let context = context.into();
         move |source| BusError::Kafka { context, source }
     }
@@ -75,7 +77,10 @@ pub trait Consumer: Send {
 
 /// Opens the backend a URL names: `memory://` or `kafka://`.
 pub fn open(url: &str) -> Result<Arc<dyn Bus>, BusError> {
-    let parsed = url::Url::parse(url).map_err(|e| BusError::Url { url: url.into(), reason: e.to_string() })?;
+    let parsed = url::Url::parse(url).map_err(|e| BusError::Url {
+        url: url.into(),
+        reason: e.to_string(),
+    })?;
     match parsed.scheme() {
         "memory" => Ok(Arc::new(memory::MemoryBus::from_url(&parsed)?)),
         "kafka" => Ok(Arc::new(kafka::KafkaBus::from_url(&parsed)?)),
@@ -87,11 +92,17 @@ pub fn open(url: &str) -> Result<Arc<dyn Bus>, BusError> {
 }
 
 /// Reads an optional positive integer query parameter of a bus URL.
-pub(crate) fn url_param<T: std::str::FromStr>(url: &url::Url, key: &str) -> Result<Option<T>, BusError> {
+pub(crate) fn url_param<T: std::str::FromStr>(
+    url: &url::Url,
+    key: &str,
+) -> Result<Option<T>, BusError> {
     url.query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| {
-            v.parse().map_err(|_| BusError::Url { url: url.to_string(), reason: format!("{key}={v} is not valid") })
+            v.parse().map_err(|_| BusError::Url {
+                url: url.to_string(),
+                reason: format!("{key}={v} is not valid"),
+            })
         })
         .transpose()
 }
@@ -104,8 +115,18 @@ mod tests {
     fn urls_pick_backends_and_garbage_is_refused() {
         assert!(open("memory://").is_ok());
         assert!(open("memory://?partitions=8").is_ok());
-        assert!(open("kafka://127.0.0.1:9092").is_ok(), "creating a client does not connect");
-        for bad in ["", "redis://x", "memory://?partitions=zero", "memory://?partitions=0", "kafka://", "nonsense"] {
+        assert!(
+            open("kafka://127.0.0.1:9092").is_ok(),
+            "creating a client does not connect"
+        );
+        for bad in [
+            "",
+            "redis://x",
+            "memory://?partitions=zero",
+            "memory://?partitions=0",
+            "kafka://",
+            "nonsense",
+        ] {
             let err = open(bad).unwrap_err().to_string();
             assert!(err.contains("bus URL"), "{bad}: {err}");
         }

@@ -52,13 +52,21 @@ struct Group {
 
 impl MemoryBus {
     pub fn new(default_partitions: i32) -> Self {
-        Self { inner: Arc::new(Inner { default_partitions, ..Default::default() }) }
+        Self {
+            inner: Arc::new(Inner {
+                default_partitions,
+                ..Default::default()
+            }),
+        }
     }
 
     pub(crate) fn from_url(url: &url::Url) -> Result<Self, BusError> {
         let partitions = url_param::<i32>(url, "partitions")?.unwrap_or(4);
         if !(1..=1024).contains(&partitions) {
-            return Err(BusError::Url { url: url.to_string(), reason: "partitions must be 1 to 1024".into() });
+            return Err(BusError::Url {
+                url: url.to_string(),
+                reason: "partitions must be 1 to 1024".into(),
+            });
         }
         Ok(Self::new(partitions))
     }
@@ -76,7 +84,10 @@ impl Bus for MemoryBus {
         let mut st = self.lock();
         for t in topics {
             if t.partitions < 1 {
-                return Err(BusError::Other(format!("topic {:?}: partitions must be >= 1", t.name)));
+                return Err(BusError::Other(format!(
+                    "topic {:?}: partitions must be >= 1",
+                    t.name
+                )));
             }
             st.topics
                 .entry(t.name.clone())
@@ -90,7 +101,10 @@ impl Bus for MemoryBus {
         {
             let mut st = self.lock();
             let default = self.inner.default_partitions;
-            let parts = st.topics.entry(topic.to_string()).or_insert_with(|| (0..default).map(|_| Partition::default()).collect());
+            let parts = st
+                .topics
+                .entry(topic.to_string())
+                .or_insert_with(|| (0..default).map(|_| Partition::default()).collect());
             let n = parts.len() as i32;
             for r in batch {
                 let partition = partition_for(r.key, n);
@@ -155,10 +169,19 @@ impl MemoryConsumer {
         let mut owned = HashMap::new();
         for topic in &self.topics {
             let parts = st.topics.get(topic)?;
-            for (i, p) in parts.iter().enumerate().filter(|(i, _)| i % members == rank) {
+            for (i, p) in parts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % members == rank)
+            {
                 let key = (topic.clone(), i as i32);
                 let committed = g.committed.get(&key).copied().unwrap_or(0);
-                let pos = self.positions.get(&key).copied().unwrap_or(committed).max(p.base);
+                let pos = self
+                    .positions
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(committed)
+                    .max(p.base);
                 owned.insert(key, (pos, p));
             }
         }
@@ -166,7 +189,12 @@ impl MemoryConsumer {
         let mut out = Vec::new();
         for (key, (pos, p)) in owned {
             let start = ((pos - p.base) as usize).min(p.log.len());
-            let taken: Vec<Message> = p.log.range(start..).take(max - out.len()).cloned().collect();
+            let taken: Vec<Message> = p
+                .log
+                .range(start..)
+                .take(max - out.len())
+                .cloned()
+                .collect();
             self.positions.insert(key, pos + taken.len() as i64);
             out.extend(taken);
             if out.len() == max {
@@ -197,15 +225,29 @@ impl Consumer for MemoryConsumer {
     async fn commit(&mut self) -> Result<(), BusError> {
         let mut st = self.bus.lock();
         let State { topics, groups, .. } = &mut *st;
-        let Some(g) = groups.get_mut(&self.group) else { return Ok(()) };
+        let Some(g) = groups.get_mut(&self.group) else {
+            return Ok(());
+        };
         for (key, &pos) in &self.positions {
             g.committed.insert(key.clone(), pos);
         }
         // Drop what every group reading a partition has committed.
         for (topic, partition) in self.positions.keys() {
             let readers = groups.values().filter(|g| g.topics.contains(topic));
-            let low = readers.map(|g| g.committed.get(&(topic.clone(), *partition)).copied().unwrap_or(0)).min();
-            if let (Some(low), Some(p)) = (low, topics.get_mut(topic).and_then(|ps| ps.get_mut(*partition as usize))) {
+            let low = readers
+                .map(|g| {
+                    g.committed
+                        .get(&(topic.clone(), *partition))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .min();
+            if let (Some(low), Some(p)) = (
+                low,
+                topics
+                    .get_mut(topic)
+                    .and_then(|ps| ps.get_mut(*partition as usize)),
+            ) {
                 while p.base < low && p.log.pop_front().is_some() {
                     p.base += 1;
                 }

@@ -12,7 +12,10 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     pub fn new(key: &'a [u8], payload: &'a [u8]) -> Self {
-        Self { key: Some(key), payload }
+        Self {
+            key: Some(key),
+            payload,
+        }
     }
 }
 

@@ -23,17 +23,26 @@ pub struct TopicSpec {
 
 impl TopicSpec {
     pub fn new(name: impl Into<String>, partitions: i32) -> Self {
-        Self { name: name.into(), partitions }
+        Self {
+            name: name.into(),
+            partitions,
+        }
     }
 
     /// `name` and its dead-letter topic, both with `partitions`.
     pub fn with_dlq(name: &str, partitions: i32) -> [TopicSpec; 2] {
-        [Self::new(name, partitions), Self::new(dlq_topic(name), partitions)]
+        [
+            Self::new(name, partitions),
+            Self::new(dlq_topic(name), partitions),
+        ]
     }
 
     /// Every pipeline topic and its dead-letter topic.
     pub fn pipeline(partitions: i32) -> Vec<TopicSpec> {
-        PIPELINE.iter().flat_map(|t| Self::with_dlq(t, partitions)).collect()
+        PIPELINE
+            .iter()
+            .flat_map(|t| Self::with_dlq(t, partitions))
+            .collect()
     }
 }
 
@@ -88,10 +97,18 @@ mod tests {
             (b"foobar", -790332482),
             (b"a-little-bit-long-string", -985981536),
             (b"a-little-bit-longer-string", -1486304829),
-            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
         ];
         for (input, expected) in cases {
-            assert_eq!(murmur2(input) as i32, expected, "{}", String::from_utf8_lossy(input));
+            assert_eq!(
+                murmur2(input) as i32,
+                expected,
+                "{}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 

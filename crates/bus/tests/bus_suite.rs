@@ -16,7 +16,10 @@ fn kafka_url() -> String {
 
 /// A topic name no other test (or earlier run against the same broker) uses.
 fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("fwtest-{name}-{}-{nanos}", std::process::id())
 }
 
@@ -40,8 +43,11 @@ fn transaction(i: u64) -> Transaction {
 async fn produce_transactions(bus: &dyn Bus, topic: &str, ids: std::ops::Range<u64>) {
     let txs: Vec<Transaction> = ids.map(transaction).collect();
     let payloads: Vec<Vec<u8>> = txs.iter().map(encode).collect();
-    let records: Vec<Record<'_>> =
-        txs.iter().zip(&payloads).map(|(t, p)| Record::new(t.customer_id.as_str().as_bytes(), p)).collect();
+    let records: Vec<Record<'_>> = txs
+        .iter()
+        .zip(&payloads)
+        .map(|(t, p)| Record::new(t.customer_id.as_str().as_bytes(), p))
+        .collect();
     bus.produce(topic, &records).await.unwrap();
 }
 
@@ -50,8 +56,17 @@ async fn consume(consumer: &mut dyn Consumer, n: usize) -> Vec<Message> {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut got = Vec::new();
     while got.len() < n {
-        assert!(Instant::now() < deadline, "only {} of {n} messages arrived", got.len());
-        got.extend(consumer.poll(n - got.len(), Duration::from_millis(500)).await.unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} messages arrived",
+            got.len()
+        );
+        got.extend(
+            consumer
+                .poll(n - got.len(), Duration::from_millis(500))
+                .await
+                .unwrap(),
+        );
     }
     got
 }
@@ -61,18 +76,35 @@ async fn drain(consumer: &mut dyn Consumer, quiet: Duration) -> Vec<Message> {
     let mut got = Vec::new();
     let until = Instant::now() + quiet;
     while Instant::now() < until {
-        got.extend(consumer.poll(1000, Duration::from_millis(200)).await.unwrap());
+        got.extend(
+            consumer
+                .poll(1000, Duration::from_millis(200))
+                .await
+                .unwrap(),
+        );
     }
     got
 }
 
 fn ids(messages: &[Message]) -> Vec<u64> {
-    messages.iter().map(|m| fraudwatch_core::decode::<Transaction>(&m.payload).unwrap().transaction_id.as_str().parse().unwrap()).collect()
+    messages
+        .iter()
+        .map(|m| {
+            fraudwatch_core::decode::<Transaction>(&m.payload)
+                .unwrap()
+                .transaction_id
+                .as_str()
+                .parse()
+                .unwrap()
+        })
+        .collect()
 }
 
 async fn keyed_batches_keep_per_key_order(bus: Arc<dyn Bus>, quiet: Duration) {
     let topic = unique("order");
-    bus.create_topics(&[TopicSpec::new(&topic, 3)]).await.unwrap();
+    bus.create_topics(&[TopicSpec::new(&topic, 3)])
+        .await
+        .unwrap();
     produce_transactions(&*bus, &topic, 0..200).await;
     let mut c = bus.subscribe(&unique("g"), &[&topic]).await.unwrap();
     let got = consume(&mut *c, 200).await;
@@ -80,13 +112,21 @@ async fn keyed_batches_keep_per_key_order(bus: Arc<dyn Bus>, quiet: Duration) {
     let mut per_customer: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
     for (m, id) in got.iter().zip(ids(&got)) {
         let key = m.key.as_deref().unwrap();
-        assert_eq!(m.partition, partition_for(Some(key), 3), "partition of key {:?}", String::from_utf8_lossy(key));
+        assert_eq!(
+            m.partition,
+            partition_for(Some(key), 3),
+            "partition of key {:?}",
+            String::from_utf8_lossy(key)
+        );
         assert!(m.timestamp_ms > 0);
         per_customer.entry(key.to_vec()).or_default().push(id);
     }
     assert_eq!(per_customer.len(), 10);
     for ids in per_customer.values() {
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "one customer's events stay in order: {ids:?}");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "one customer's events stay in order: {ids:?}"
+        );
     }
     let all: HashSet<u64> = per_customer.into_values().flatten().collect();
     assert_eq!(all, (0..200).collect());
@@ -95,7 +135,9 @@ async fn keyed_batches_keep_per_key_order(bus: Arc<dyn Bus>, quiet: Duration) {
 async fn committed_positions_survive_reconnect(bus: Arc<dyn Bus>, quiet: Duration) {
     let topic = unique("commit");
     let group = unique("g");
-    bus.create_topics(&[TopicSpec::new(&topic, 2)]).await.unwrap();
+    bus.create_topics(&[TopicSpec::new(&topic, 2)])
+        .await
+        .unwrap();
     // Joined before anything is produced: the memory bus only drops what all known groups committed.
     let mut other_group = bus.subscribe(&unique("g2"), &[&topic]).await.unwrap();
     produce_transactions(&*bus, &topic, 0..50).await;
@@ -110,26 +152,47 @@ async fn committed_positions_survive_reconnect(bus: Arc<dyn Bus>, quiet: Duratio
     let got = consume(&mut *second, 20).await;
     let mut got_ids = ids(&got);
     got_ids.sort_unstable();
-    assert_eq!(got_ids, (50..70).collect::<Vec<_>>(), "resumes after the committed position");
+    assert_eq!(
+        got_ids,
+        (50..70).collect::<Vec<_>>(),
+        "resumes after the committed position"
+    );
     assert!(drain(&mut *second, quiet).await.is_empty());
     drop(second); // without committing
 
     let mut third = bus.subscribe(&group, &[&topic]).await.unwrap();
     let mut again = ids(&consume(&mut *third, 20).await);
     again.sort_unstable();
-    assert_eq!(again, (50..70).collect::<Vec<_>>(), "uncommitted messages are delivered again");
+    assert_eq!(
+        again,
+        (50..70).collect::<Vec<_>>(),
+        "uncommitted messages are delivered again"
+    );
     third.commit().await.unwrap();
 
-    assert_eq!(consume(&mut *other_group, 70).await.len(), 70, "every group reads the whole topic");
+    assert_eq!(
+        consume(&mut *other_group, 70).await.len(),
+        70,
+        "every group reads the whole topic"
+    );
 }
 
 async fn malformed_messages_go_to_the_dlq(bus: Arc<dyn Bus>, quiet: Duration) {
     let topic = unique("dlq");
     let dlq = dlq_topic(&topic);
-    bus.create_topics(&TopicSpec::with_dlq(&topic, 2)).await.unwrap();
+    bus.create_topics(&TopicSpec::with_dlq(&topic, 2))
+        .await
+        .unwrap();
     let good = encode(&transaction(1));
-    let wrong_currency = String::from_utf8(good.clone()).unwrap().replace("\"EUR\"", "\"euros\"");
-    let garbage: [&[u8]; 4] = [b"{not json", wrong_currency.as_bytes(), b"\xff\xfe\x00binary", b""];
+    let wrong_currency = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"EUR\"", "\"euros\"");
+    let garbage: [&[u8]; 4] = [
+        b"{not json",
+        wrong_currency.as_bytes(),
+        b"\xff\xfe\x00binary",
+        b"",
+    ];
     let mut records = vec![Record::new(b"cust-1", &good)];
     records.extend(garbage.iter().map(|p| Record::new(b"cust-1", p)));
     bus.produce(&topic, &records).await.unwrap();
@@ -143,17 +206,36 @@ async fn malformed_messages_go_to_the_dlq(bus: Arc<dyn Bus>, quiet: Duration) {
     c.commit().await.unwrap();
 
     let mut dl = bus.subscribe(&unique("g-dlq"), &[&dlq]).await.unwrap();
-    let letters: Vec<DeadLetter> = consume(&mut *dl, 4).await.iter().map(|m| serde_json::from_slice(&m.payload).unwrap()).collect();
+    let letters: Vec<DeadLetter> = consume(&mut *dl, 4)
+        .await
+        .iter()
+        .map(|m| serde_json::from_slice(&m.payload).unwrap())
+        .collect();
     assert!(drain(&mut *dl, quiet).await.is_empty());
-    let originals: Vec<Vec<u8>> = letters.iter().map(|l| l.original_payload().unwrap()).collect();
-    assert_eq!(originals, garbage.map(<[u8]>::to_vec), "each original payload is kept, in order");
+    let originals: Vec<Vec<u8>> = letters
+        .iter()
+        .map(|l| l.original_payload().unwrap())
+        .collect();
+    assert_eq!(
+        originals,
+        garbage.map(<[u8]>::to_vec),
+        "each original payload is kept, in order"
+    );
     for l in &letters {
         assert_eq!(l.topic, topic);
         assert_eq!(l.key.as_deref(), Some("cust-1"));
         assert_eq!(l.partition, partition_for(Some(b"cust-1"), 2));
     }
-    assert!(letters[0].reason.contains("malformed JSON"), "{}", letters[0].reason);
-    assert!(letters[1].reason.contains("currency") && letters[1].reason.contains("euros"), "{}", letters[1].reason);
+    assert!(
+        letters[0].reason.contains("malformed JSON"),
+        "{}",
+        letters[0].reason
+    );
+    assert!(
+        letters[1].reason.contains("currency") && letters[1].reason.contains("euros"),
+        "{}",
+        letters[1].reason
+    );
     assert_eq!(letters[1].offset, batch[2].offset);
 
     // The consumer keeps going after dead letters.
@@ -165,8 +247,12 @@ async fn malformed_messages_go_to_the_dlq(bus: Arc<dyn Bus>, quiet: Duration) {
 
 async fn creating_topics_is_idempotent(bus: Arc<dyn Bus>) {
     let topic = unique("created");
-    bus.create_topics(&[TopicSpec::new(&topic, 1)]).await.unwrap();
-    bus.create_topics(&[TopicSpec::new(&topic, 1)]).await.expect("creating an existing topic is a no-op");
+    bus.create_topics(&[TopicSpec::new(&topic, 1)])
+        .await
+        .unwrap();
+    bus.create_topics(&[TopicSpec::new(&topic, 1)])
+        .await
+        .expect("creating an existing topic is a no-op");
 }
 
 macro_rules! suite {
@@ -201,5 +287,9 @@ macro_rules! suite {
     };
 }
 
-suite!(memory, String::from("memory://"), Duration::from_millis(100));
+suite!(
+    memory,
+    String::from("memory://"),
+    Duration::from_millis(100)
+);
 suite!(kafka, kafka_url(), Duration::from_secs(2));

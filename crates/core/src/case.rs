@@ -33,7 +33,9 @@ impl CaseStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Open, Self::Investigating, Self::Closed].into_iter().find(|v| v.as_str() == s)
+        [Self::Open, Self::Investigating, Self::Closed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 
     /// Whether the workflow allows moving from `self` to `next`.
@@ -41,7 +43,11 @@ impl CaseStatus {
         use CaseStatus::*;
         matches!(
             (self, next),
-            (Open, Investigating) | (Open, Closed) | (Investigating, Open) | (Investigating, Closed) | (Closed, Investigating)
+            (Open, Investigating)
+                | (Open, Closed)
+                | (Investigating, Open)
+                | (Investigating, Closed)
+                | (Closed, Investigating)
         )
     }
 }
@@ -64,7 +70,13 @@ impl Outcome {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::FraudConfirmed, Self::FalsePositive, Self::Inconclusive].into_iter().find(|v| v.as_str() == s)
+        [
+            Self::FraudConfirmed,
+            Self::FalsePositive,
+            Self::Inconclusive,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 
     /// The label an outcome teaches the models; an inconclusive case teaches nothing.
@@ -131,7 +143,11 @@ pub struct CaseUpdate {
     pub status: Option<CaseStatus>,
     pub outcome: Option<Outcome>,
     /// `Some(None)` unassigns.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "serde_double_option"
+    )]
     pub assignee: Option<Option<String>>,
 }
 
@@ -139,7 +155,10 @@ pub struct CaseUpdate {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CaseError {
     #[error("case cannot move from {from} to {to}")]
-    Transition { from: &'static str, to: &'static str },
+    Transition {
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("a closed case needs an outcome, and only a closed case has one")]
     OutcomeWithoutClose,
     #[error(transparent)]
@@ -148,7 +167,12 @@ pub enum CaseError {
 
 impl Case {
     /// Opens a case for an alerted score.
-    pub fn open(score: &Score, transaction: Option<Transaction>, features: Option<Features>, now: Timestamp) -> Case {
+    pub fn open(
+        score: &Score,
+        transaction: Option<Transaction>,
+        features: Option<Features>,
+        now: Timestamp,
+    ) -> Case {
         Case {
             transaction_id: score.transaction_id.clone(),
             customer_id: score.customer_id.clone(),
@@ -170,7 +194,11 @@ impl Case {
                 at: now,
                 actor: "scorer".into(),
                 action: "opened".into(),
-                detail: format!("decision {} at risk {:.4}", score.decision.as_str(), score.risk),
+                detail: format!(
+                    "decision {} at risk {:.4}",
+                    score.decision.as_str(),
+                    score.risk
+                ),
             }],
         }
     }
@@ -178,15 +206,28 @@ impl Case {
     /// Applies `update` by `actor`: checks the workflow, bumps the version, records the audit trail.
     /// Closing without an outcome (or giving one without closing) is refused; a reopened case loses
     /// its outcome.
-    pub fn apply(&mut self, update: &CaseUpdate, actor: &str, now: Timestamp) -> Result<(), CaseError> {
+    pub fn apply(
+        &mut self,
+        update: &CaseUpdate,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), CaseError> {
         check_text("actor", actor, 128)?;
         let mut next = self.clone();
         if let Some(status) = update.status.filter(|&s| s != self.status) {
             if !self.status.can_become(status) {
-                return Err(CaseError::Transition { from: self.status.as_str(), to: status.as_str() });
+                return Err(CaseError::Transition {
+                    from: self.status.as_str(),
+                    to: status.as_str(),
+                });
             }
             next.status = status;
-            next.audit_push(now, actor, "status", format!("{} -> {}", self.status.as_str(), status.as_str()));
+            next.audit_push(
+                now,
+                actor,
+                "status",
+                format!("{} -> {}", self.status.as_str(), status.as_str()),
+            );
             if status != CaseStatus::Closed {
                 next.outcome = None;
             }
@@ -200,7 +241,12 @@ impl Case {
                 check_text("assignee", a, 128)?;
             }
             next.assignee = assignee.clone();
-            next.audit_push(now, actor, "assignee", assignee.clone().unwrap_or_else(|| "(none)".into()));
+            next.audit_push(
+                now,
+                actor,
+                "assignee",
+                assignee.clone().unwrap_or_else(|| "(none)".into()),
+            );
         }
         if (next.status == CaseStatus::Closed) != next.outcome.is_some() {
             return Err(CaseError::OutcomeWithoutClose);
@@ -215,8 +261,17 @@ impl Case {
     pub fn add_note(&mut self, author: &str, text: &str, now: Timestamp) -> Result<(), CaseError> {
         check_text("author", author, 128)?;
         check_text("text", text, 10_000)?;
-        self.notes.push(Note { author: author.into(), text: text.into(), at: now });
-        self.audit_push(now, author, "note", format!("{} chars", text.chars().count()));
+        self.notes.push(Note {
+            author: author.into(),
+            text: text.into(),
+            at: now,
+        });
+        self.audit_push(
+            now,
+            author,
+            "note",
+            format!("{} chars", text.chars().count()),
+        );
         self.version += 1;
         self.updated_at = now;
         Ok(())
@@ -236,7 +291,12 @@ impl Case {
     }
 
     fn audit_push(&mut self, at: Timestamp, actor: &str, action: &str, detail: String) {
-        self.audit.push(AuditEntry { at, actor: actor.into(), action: action.into(), detail });
+        self.audit.push(AuditEntry {
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            detail,
+        });
     }
 }
 
@@ -246,10 +306,18 @@ impl Validate for Case {
         self.customer_id.check("customer_id")?;
         check_range("risk", self.risk, 0.0, 1.0)?;
         if (self.status == CaseStatus::Closed) != self.outcome.is_some() {
-            return Err(ValidationError::new("outcome", self.outcome, "set exactly when the case is closed"));
+            return Err(ValidationError::new(
+                "outcome",
+                self.outcome,
+                "set exactly when the case is closed",
+            ));
         }
         if self.version < 1 {
-            return Err(ValidationError::new("version", self.version, "must be at least 1"));
+            return Err(ValidationError::new(
+                "version",
+                self.version,
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -259,14 +327,19 @@ impl Validate for Case {
 mod serde_double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer, T: Serialize>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, T: Serialize>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match v {
             Some(inner) => inner.serialize(s),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(d).map(Some)
     }
 }
@@ -284,16 +357,58 @@ mod tests {
     fn workflow_open_investigate_close() {
         let mut c = Case::open(&score(), None, None, now(0));
         assert!(c.validate().is_ok());
-        c.apply(&CaseUpdate { status: Some(CaseStatus::Investigating), assignee: Some(Some("ana".into())), ..Default::default() }, "key:ana", now(1)).unwrap();
-        assert_eq!((c.status, c.version, c.assignee.as_deref()), (CaseStatus::Investigating, 2, Some("ana")));
-        let err = c.apply(&CaseUpdate { status: Some(CaseStatus::Closed), ..Default::default() }, "key:ana", now(2));
+        c.apply(
+            &CaseUpdate {
+                status: Some(CaseStatus::Investigating),
+                assignee: Some(Some("ana".into())),
+                ..Default::default()
+            },
+            "key:ana",
+            now(1),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.status, c.version, c.assignee.as_deref()),
+            (CaseStatus::Investigating, 2, Some("ana"))
+        );
+        let err = c.apply(
+            &CaseUpdate {
+                status: Some(CaseStatus::Closed),
+                ..Default::default()
+            },
+            "key:ana",
+            now(2),
+        );
         assert_eq!(err, Err(CaseError::OutcomeWithoutClose));
         assert_eq!(c.version, 2, "a refused change leaves the case untouched");
-        c.apply(&CaseUpdate { status: Some(CaseStatus::Closed), outcome: Some(Outcome::FraudConfirmed), ..Default::default() }, "key:ana", now(3)).unwrap();
+        c.apply(
+            &CaseUpdate {
+                status: Some(CaseStatus::Closed),
+                outcome: Some(Outcome::FraudConfirmed),
+                ..Default::default()
+            },
+            "key:ana",
+            now(3),
+        )
+        .unwrap();
         let label = c.label().unwrap();
         assert!(label.is_fraud && label.source == LabelSource::CaseOutcome);
-        assert_eq!(c.audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["opened", "status", "assignee", "status", "outcome"]);
-        c.apply(&CaseUpdate { status: Some(CaseStatus::Investigating), ..Default::default() }, "key:lead", now(4)).unwrap();
+        assert_eq!(
+            c.audit
+                .iter()
+                .map(|a| a.action.as_str())
+                .collect::<Vec<_>>(),
+            ["opened", "status", "assignee", "status", "outcome"]
+        );
+        c.apply(
+            &CaseUpdate {
+                status: Some(CaseStatus::Investigating),
+                ..Default::default()
+            },
+            "key:lead",
+            now(4),
+        )
+        .unwrap();
         assert_eq!(c.outcome, None, "reopening clears the outcome");
         assert!(c.label().is_none());
     }
@@ -302,16 +417,39 @@ mod tests {
     fn illegal_transitions_and_inconclusive_labels() {
         assert!(!CaseStatus::Closed.can_become(CaseStatus::Open));
         let mut c = Case::open(&score(), None, None, now(0));
-        c.apply(&CaseUpdate { status: Some(CaseStatus::Closed), outcome: Some(Outcome::Inconclusive), ..Default::default() }, "k", now(1)).unwrap();
+        c.apply(
+            &CaseUpdate {
+                status: Some(CaseStatus::Closed),
+                outcome: Some(Outcome::Inconclusive),
+                ..Default::default()
+            },
+            "k",
+            now(1),
+        )
+        .unwrap();
         assert!(c.label().is_none());
-        let e = c.apply(&CaseUpdate { status: Some(CaseStatus::Open), ..Default::default() }, "k", now(2)).unwrap_err();
+        let e = c
+            .apply(
+                &CaseUpdate {
+                    status: Some(CaseStatus::Open),
+                    ..Default::default()
+                },
+                "k",
+                now(2),
+            )
+            .unwrap_err();
         assert_eq!(e.to_string(), "case cannot move from closed to open");
         assert!(c.apply(&CaseUpdate::default(), "", now(2)).is_err());
     }
 
     #[test]
     fn notes_and_round_trip() {
-        let mut c = Case::open(&score(), Some(crate::transaction::tests::sample()), None, now(0));
+        let mut c = Case::open(
+            &score(),
+            Some(crate::transaction::tests::sample()),
+            None,
+            now(0),
+        );
         c.add_note("ana", "called the customer", now(5)).unwrap();
         assert!(c.add_note("ana", "", now(6)).is_err());
         let back: Case = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();

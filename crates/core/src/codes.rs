@@ -12,6 +12,18 @@ macro_rules! ascii_code {
         pub struct $name([u8; $len]);
 
         impl $name {
+            /// A code from a literal, usable in constants.
+            pub const fn parse_const(b: [u8; $len]) -> Option<Self> {
+                let mut i = 0;
+                while i < $len {
+                    if !b[i].is_ascii_uppercase() {
+                        return None;
+                    }
+                    i += 1;
+                }
+                Some(Self(b))
+            }
+
             /// Parses a code, e.g. from configuration or a CSV column.
             pub fn parse(s: &str) -> Option<Self> {
                 let b = s.as_bytes();
@@ -40,7 +52,10 @@ macro_rules! ascii_code {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
                 Self::parse(s).ok_or_else(|| {
-                    format!(concat!("{:?} is not a ", $what, " code ({} upper-case letters)"), s, $len)
+                    format!(
+                        concat!("{:?} is not a ", $what, " code ({} upper-case letters)"),
+                        s, $len
+                    )
                 })
             }
         }
@@ -97,7 +112,11 @@ mod tests {
         assert!(Country::parse("BE").is_some());
         assert!(Country::parse("BEL").is_none());
         let e = serde_json::from_str::<Currency>("\"usd\"").unwrap_err();
-        assert!(e.to_string().contains("\"usd\" is not a ISO 4217 currency code"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("\"usd\" is not a ISO 4217 currency code"),
+            "{e}"
+        );
     }
 
     #[test]

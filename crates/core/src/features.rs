@@ -65,15 +65,27 @@ impl Features {
 impl Validate for Features {
     fn validate(&self) -> Result<(), ValidationError> {
         if self.0.is_empty() {
-            return Err(ValidationError::new("features", "{}", "must hold at least one feature"));
+            return Err(ValidationError::new(
+                "features",
+                "{}",
+                "must hold at least one feature",
+            ));
         }
         for (i, (name, value)) in self.0.iter().enumerate() {
             check_text("features", name, 128)?;
             if !value.is_finite() {
-                return Err(ValidationError::new("features", (name, value), "values must be finite"));
+                return Err(ValidationError::new(
+                    "features",
+                    (name, value),
+                    "values must be finite",
+                ));
             }
             if self.0[..i].iter().any(|(n, _)| n == name) {
-                return Err(ValidationError::new("features", name, "names must be unique"));
+                return Err(ValidationError::new(
+                    "features",
+                    name,
+                    "names must be unique",
+                ));
             }
         }
         Ok(())
@@ -127,11 +139,17 @@ mod tests {
     #[test]
     fn keeps_feature_order_on_the_wire() {
         let json = serde_json::to_string(&sample()).unwrap();
-        assert!(json.contains(r#""features":{"z_amount":1.5,"a_count_5m":3.0}"#), "{json}");
+        assert!(
+            json.contains(r#""features":{"z_amount":1.5,"a_count_5m":3.0}"#),
+            "{json}"
+        );
         let back: FeatureVector = serde_json::from_str(&json).unwrap();
         assert_eq!(back, sample());
         assert_eq!(back.features.get("a_count_5m"), Some(3.0));
-        assert_eq!(back.features.names().collect::<Vec<_>>(), ["z_amount", "a_count_5m"]);
+        assert_eq!(
+            back.features.names().collect::<Vec<_>>(),
+            ["z_amount", "a_count_5m"]
+        );
     }
 
     #[test]

@@ -29,7 +29,11 @@ impl Id {
             return Err(ValidationError::new(field, s, "must be 1 to 64 bytes"));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ValidationError::new(field, s, "must not contain whitespace or control characters"));
+            return Err(ValidationError::new(
+                field,
+                s,
+                "must not contain whitespace or control characters",
+            ));
         }
         Ok(())
     }
@@ -110,7 +114,15 @@ mod tests {
         assert!(serde_json::from_str::<Id>("[]").is_err());
         assert!(Id::from("").check("customer_id").is_err());
         assert!(Id::from("a b").check("customer_id").is_err());
-        assert!(Id::from("x".repeat(65).as_str()).check("customer_id").is_err());
-        assert!(Id::from("x".repeat(64).as_str()).check("customer_id").is_ok());
+        assert!(
+            Id::from("x".repeat(65).as_str())
+                .check("customer_id")
+                .is_err()
+        );
+        assert!(
+            Id::from("x".repeat(64).as_str())
+                .check("customer_id")
+                .is_ok()
+        );
     }
 }

@@ -7,11 +7,13 @@
 //! - [`time`]: event-time helpers; RFC 3339 UTC with milliseconds on the wire.
 //! - [`validate`]: the `Validate` trait and `ValidationError`, which names the field and the value.
 //! - [`transaction`], [`features`], [`score`], [`case`], [`label`]: the contracts of DESIGN.md §3.
+//! - [`handbook`]: the fraud handbook's CSV layout (parse, write, to transactions and labels).
 //! - [`wire`]: JSON encode/decode of any contract type, decode = parse + validate.
 
 pub mod case;
 pub mod codes;
 pub mod features;
+pub mod handbook;
 pub mod id;
 pub mod label;
 pub mod score;

@@ -25,7 +25,9 @@ impl Decision {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Allow, Self::Review, Self::Block].into_iter().find(|v| v.as_str() == s)
+        [Self::Allow, Self::Review, Self::Block]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 
     /// Review and block decisions open a case.
@@ -96,7 +98,11 @@ pub(crate) mod tests {
             xgb_probability: 0.93,
             risk: 0.9,
             decision: Decision::Block,
-            reasons: vec![Reason { feature: "amount".into(), value: 1250.0, contribution: 2.1 }],
+            reasons: vec![Reason {
+                feature: "amount".into(),
+                value: 1250.0,
+                contribution: 2.1,
+            }],
             scored_at: time::parse("2018-04-01T00:00:31.004Z").unwrap(),
         }
     }

@@ -69,12 +69,21 @@ mod tests {
     fn normalises_to_utc_millis() {
         let t = parse("2018-04-01T02:00:31.123456+02:00").unwrap();
         assert_eq!(format(&t), "2018-04-01T00:00:31.123Z");
-        assert_eq!(format(&parse("2018-04-01T00:00:31Z").unwrap()), "2018-04-01T00:00:31.000Z");
+        assert_eq!(
+            format(&parse("2018-04-01T00:00:31Z").unwrap()),
+            "2018-04-01T00:00:31.000Z"
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "2018-04-01", "2018-04-01 00:00:31", "2018-13-01T00:00:00Z", "yesterday"] {
+        for bad in [
+            "",
+            "2018-04-01",
+            "2018-04-01 00:00:31",
+            "2018-13-01T00:00:00Z",
+            "yesterday",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

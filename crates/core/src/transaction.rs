@@ -56,8 +56,16 @@ impl Validate for Transaction {
                 check_range("lon", lon, -180.0, 180.0)
             }
             (None, None) => Ok(()),
-            (Some(lat), None) => Err(ValidationError::new("lon", lat, "lat and lon come together")),
-            (None, Some(lon)) => Err(ValidationError::new("lat", lon, "lat and lon come together")),
+            (Some(lat), None) => Err(ValidationError::new(
+                "lon",
+                lat,
+                "lat and lon come together",
+            )),
+            (None, Some(lon)) => Err(ValidationError::new(
+                "lat",
+                lon,
+                "lat and lon come together",
+            )),
         }
     }
 }
@@ -68,7 +76,11 @@ pub fn check_plausible_time(field: &'static str, t: &Timestamp) -> Result<(), Va
     if (1970..=2200).contains(&t.year()) {
         Ok(())
     } else {
-        Err(ValidationError::new(field, time::format(t), "must be between 1970 and 2200"))
+        Err(ValidationError::new(
+            field,
+            time::format(t),
+            "must be between 1970 and 2200",
+        ))
     }
 }
 

@@ -21,7 +21,10 @@ impl ValidationError {
     pub fn new(field: &'static str, value: impl fmt::Debug, rule: &'static str) -> Self {
         let mut value = format!("{value:?}");
         if value.len() > 80 {
-            let cut = (0..=77).rev().find(|&i| value.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=77)
+                .rev()
+                .find(|&i| value.is_char_boundary(i))
+                .unwrap_or(0);
             value.truncate(cut);
             value.push_str("...");
         }
@@ -34,7 +37,11 @@ pub fn check_range(field: &'static str, x: f64, lo: f64, hi: f64) -> Result<(), 
     if x.is_finite() && (lo..=hi).contains(&x) {
         Ok(())
     } else {
-        Err(ValidationError::new(field, x, "must be a finite number in range"))
+        Err(ValidationError::new(
+            field,
+            x,
+            "must be a finite number in range",
+        ))
     }
 }
 
@@ -47,7 +54,11 @@ pub fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), Valida
         return Err(ValidationError::new(field, s, "is too long"));
     }
     if s.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, s, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            s,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -69,7 +80,10 @@ mod tests {
         assert!(check_range("a", f64::INFINITY, 0.0, f64::MAX).is_err());
         assert!(check_range("a", 0.5, 0.0, 1.0).is_ok());
         let e = check_range("amount", -1.0, 0.0, 1.0).unwrap_err();
-        assert_eq!(e.to_string(), "invalid `amount` = -1.0: must be a finite number in range");
+        assert_eq!(
+            e.to_string(),
+            "invalid `amount` = -1.0: must be a finite number in range"
+        );
     }
 
     #[test]

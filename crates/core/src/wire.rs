@@ -19,11 +19,15 @@ pub enum DecodeError {
 /// Parses and validates one message.
 pub fn decode<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| DecodeError::Malformed {
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
+    let value: T =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| DecodeError::Malformed {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+    de.end().map_err(|e| DecodeError::Malformed {
+        path: ".".into(),
+        message: e.to_string(),
     })?;
-    de.end().map_err(|e| DecodeError::Malformed { path: ".".into(), message: e.to_string() })?;
     value.validate()?;
     Ok(value)
 }
@@ -53,12 +57,20 @@ mod tests {
             (good.replace("\"EUR\"", "\"eur\""), "currency"),
             (good.replace("57.16", "\"lots\""), "amount"),
             (good.replace("57.16", "-5"), "amount"),
-            (good.replace("\"2018-04-01T00:00:31.000Z\"", "\"tomorrow\""), "timestamp"),
+            (
+                good.replace("\"2018-04-01T00:00:31.000Z\"", "\"tomorrow\""),
+                "timestamp",
+            ),
             (good.replace("\"card_present\"", "\"telepathy\""), "channel"),
-            (good.replace("\"customer_id\":\"c-596\",", ""), "customer_id"),
+            (
+                good.replace("\"customer_id\":\"c-596\",", ""),
+                "customer_id",
+            ),
         ];
         for (json, field) in cases {
-            let err = decode::<Transaction>(json.as_bytes()).unwrap_err().to_string();
+            let err = decode::<Transaction>(json.as_bytes())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(field), "{field}: {err}");
         }
         assert_eq!(decode::<Transaction>(good.as_bytes()).unwrap(), sample());
@@ -69,7 +81,14 @@ mod tests {
         let mut json = encode(&sample());
         json.extend_from_slice(b" {}");
         assert!(decode::<Transaction>(&json).is_err());
-        for bad in [&b""[..], b"null", b"[]", b"{", b"\xff\xfe", b"{\"transaction_id\":1}"] {
+        for bad in [
+            &b""[..],
+            b"null",
+            b"[]",
+            b"{",
+            b"\xff\xfe",
+            b"{\"transaction_id\":1}",
+        ] {
             assert!(decode::<Transaction>(bad).is_err());
         }
     }

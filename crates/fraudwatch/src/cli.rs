@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "fraudwatch", version, about = "Real-time fraud and anomaly detection", propagate_version = true)]
+#[command(
+    name = "fraudwatch",
+    version,
+    about = "Real-time fraud and anomaly detection",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

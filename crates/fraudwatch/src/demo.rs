@@ -9,8 +9,13 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let topics = crate::setup::ensure_topics(settings).await?;
-    fraudwatch_store::open(&settings.store_url).await.context("opening the case store")?;
-    println!("fraudwatch demo: embedded backends ready: bus {} ({topics} topics), store {} (schema up to date).", settings.bus_url, settings.store_url);
+    fraudwatch_store::open(&settings.store_url)
+        .await
+        .context("opening the case store")?;
+    println!(
+        "fraudwatch demo: embedded backends ready: bus {} ({topics} topics), store {} (schema up to date).",
+        settings.bus_url, settings.store_url
+    );
     println!(
         "The pipeline stages (generate, process, score, monitor, retrain) are not implemented yet: \
          no transactions were generated, scored or turned into cases."

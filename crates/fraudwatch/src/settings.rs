@@ -53,7 +53,11 @@ impl Settings {
     pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         let mut fig = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = &args.config {
-            anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.is_file(),
+                "config file {} does not exist",
+                path.display()
+            );
             fig = fig.merge(Toml::file_exact(path));
         }
         let flags = FlagLayer {
@@ -61,7 +65,10 @@ impl Settings {
             store_url: args.store_url.clone(),
             registry_url: args.registry_url.clone(),
             partitions: args.partitions,
-            log: LogFlags { level: args.log_level.clone(), format: args.log_format },
+            log: LogFlags {
+                level: args.log_level.clone(),
+                format: args.log_format,
+            },
         };
         let settings: Settings = fig
             .merge(Env::prefixed("FRAUDWATCH_").ignore(&["config"]).split("__"))
@@ -94,10 +101,24 @@ mod tests {
             assert_eq!(defaults.log.format, LogFormat::Text);
 
             jail.create_file("fw.toml", "bus_url = \"kafka://file:9092\"\nstore_url = \"sqlite://file.db\"\n[log]\nlevel = \"debug\"\n")?;
-            let mut args = GlobalArgs { config: Some("fw.toml".into()), ..Default::default() };
+            let mut args = GlobalArgs {
+                config: Some("fw.toml".into()),
+                ..Default::default()
+            };
             let s = Settings::load(&args).map_err(|e| e.to_string())?;
-            assert_eq!((s.bus_url.as_str(), s.store_url.as_str(), s.log.level.as_str()), ("kafka://file:9092", "sqlite://file.db", "debug"));
-            assert_eq!(s.log.format, LogFormat::Text, "untouched keys keep their defaults");
+            assert_eq!(
+                (
+                    s.bus_url.as_str(),
+                    s.store_url.as_str(),
+                    s.log.level.as_str()
+                ),
+                ("kafka://file:9092", "sqlite://file.db", "debug")
+            );
+            assert_eq!(
+                s.log.format,
+                LogFormat::Text,
+                "untouched keys keep their defaults"
+            );
 
             jail.set_env("FRAUDWATCH_BUS_URL", "kafka://env:9092");
             jail.set_env("FRAUDWATCH_LOG__FORMAT", "json");
@@ -120,24 +141,34 @@ mod tests {
     fn garbage_is_reported_with_the_key() {
         Jail::expect_with(|jail| {
             jail.set_env("FRAUDWATCH_PARTITIONS", "many");
-            let e = format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
+            let e =
+                format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
             assert!(e.contains("partitions"), "{e}");
             jail.set_env("FRAUDWATCH_PARTITIONS", "0");
-            let e = format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
+            let e =
+                format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
             assert!(e.contains("partitions = 0"), "{e}");
             jail.set_env("FRAUDWATCH_PARTITIONS", "4");
             jail.set_env("FRAUDWATCH_LOG__FORMAT", "xml");
-            let e = format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
+            let e =
+                format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
             assert!(e.contains("format"), "{e}");
             jail.clear_env();
             jail.set_env("FRAUDWATCH_BUS_URLL", "typo");
-            let e = format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
+            let e =
+                format!("{:#}", Settings::load(&GlobalArgs::default()).unwrap_err()).to_lowercase();
             assert!(e.contains("bus_urll"), "{e}");
             jail.clear_env();
             jail.create_file("bad.toml", "bus_url = [")?;
-            let args = GlobalArgs { config: Some("bad.toml".into()), ..Default::default() };
+            let args = GlobalArgs {
+                config: Some("bad.toml".into()),
+                ..Default::default()
+            };
             assert!(Settings::load(&args).is_err());
-            let args = GlobalArgs { config: Some("missing.toml".into()), ..Default::default() };
+            let args = GlobalArgs {
+                config: Some("missing.toml".into()),
+                ..Default::default()
+            };
             assert!(format!("{:#}", Settings::load(&args).unwrap_err()).contains("missing.toml"));
             Ok(())
         });

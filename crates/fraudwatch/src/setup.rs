@@ -8,8 +8,13 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let topics = ensure_topics(settings).await?;
-    fraudwatch_store::open(&settings.store_url).await.context("opening the case store")?;
-    println!("bus {}: {} topics ready; store {}: schema up to date", settings.bus_url, topics, settings.store_url);
+    fraudwatch_store::open(&settings.store_url)
+        .await
+        .context("opening the case store")?;
+    println!(
+        "bus {}: {} topics ready; store {}: schema up to date",
+        settings.bus_url, topics, settings.store_url
+    );
     Ok(())
 }
 
@@ -17,6 +22,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
 pub async fn ensure_topics(settings: &Settings) -> anyhow::Result<usize> {
     let bus = fraudwatch_bus::open(&settings.bus_url).context("opening the bus")?;
     let topics = TopicSpec::pipeline(settings.partitions);
-    bus.create_topics(&topics).await.context("creating the pipeline topics")?;
+    bus.create_topics(&topics)
+        .await
+        .context("creating the pipeline topics")?;
     Ok(topics.len())
 }

@@ -15,16 +15,26 @@ fn fraudwatch(args: &[&str], dir: &std::path::Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
 fn stubbed_stages_fail_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    for stage in ["generate", "process", "score", "serve", "monitor", "retrain", "train", "evaluate", "bench"] {
+    for stage in [
+        "generate", "process", "score", "serve", "monitor", "retrain", "train", "evaluate", "bench",
+    ] {
         let o = fraudwatch(&[stage], dir.path());
         assert_eq!(o.status.code(), Some(3), "{stage}: {}", text(&o));
-        assert!(text(&o).contains(&format!("fraudwatch {stage}: not implemented yet")), "{}", text(&o));
+        assert!(
+            text(&o).contains(&format!("fraudwatch {stage}: not implemented yet")),
+            "{}",
+            text(&o)
+        );
     }
 }
 
@@ -36,13 +46,20 @@ fn demo_runs_on_embedded_defaults_and_is_honest() {
     let out = text(&o);
     assert!(out.contains("bus memory:// (10 topics)"), "{out}");
     assert!(out.contains("not implemented yet"), "{out}");
-    assert!(dir.path().join("fraudwatch.db").exists(), "the embedded store is created");
+    assert!(
+        dir.path().join("fraudwatch.db").exists(),
+        "the embedded store is created"
+    );
 }
 
 #[test]
 fn config_shows_every_layer_merged() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("fw.toml"), "store_url = \"sqlite://from-file.db\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("fw.toml"),
+        "store_url = \"sqlite://from-file.db\"\n",
+    )
+    .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
         .args(["--config", "fw.toml", "--partitions", "8", "config"])
         .current_dir(dir.path())
@@ -51,8 +68,14 @@ fn config_shows_every_layer_merged() {
         .unwrap();
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("bus_url = \"kafka://127.0.0.1:9092\""), "{out}");
-    assert!(out.contains("store_url = \"sqlite://from-file.db\""), "{out}");
+    assert!(
+        out.contains("bus_url = \"kafka://127.0.0.1:9092\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("store_url = \"sqlite://from-file.db\""),
+        "{out}"
+    );
     assert!(out.contains("partitions = 8"), "{out}");
     assert!(out.contains("registry_url = \"file://registry\""), "{out}");
 }
@@ -76,5 +99,9 @@ fn garbage_flags_and_urls_are_named_in_the_error() {
         assert!(!text(&o).contains("panicked"), "{args:?}: {}", text(&o));
     }
     let o = fraudwatch(&["--config", "missing.toml", "config"], dir.path());
-    assert!(!o.status.success() && text(&o).contains("missing.toml"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("missing.toml"),
+        "{}",
+        text(&o)
+    );
 }

@@ -17,7 +17,13 @@ pub struct CaseFilter {
 
 impl Default for CaseFilter {
     fn default() -> Self {
-        Self { status: None, customer_id: None, assignee: None, min_risk: None, limit: 100 }
+        Self {
+            status: None,
+            customer_id: None,
+            assignee: None,
+            min_risk: None,
+            limit: 100,
+        }
     }
 }
 

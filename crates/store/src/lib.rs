@@ -30,7 +30,11 @@ pub enum StoreError {
     #[error("no case for transaction {0:?}")]
     NotFound(String),
     #[error("case {transaction_id:?} is at version {actual}, not {expected}: reload and retry")]
-    Conflict { transaction_id: String, expected: i64, actual: i64 },
+    Conflict {
+        transaction_id: String,
+        expected: i64,
+        actual: i64,
+    },
     #[error(transparent)]
     Rule(#[from] CaseError),
     #[error("stored data is corrupt: {0}")]
@@ -56,10 +60,21 @@ pub trait CaseStore: Send + Sync + Debug {
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError>;
 
     /// Applies `update` by `actor` if the case is still at `expected_version`, else `Conflict`.
-    async fn update_case(&self, transaction_id: &str, expected_version: i64, update: &CaseUpdate, actor: &str) -> Result<Case, StoreError>;
+    async fn update_case(
+        &self,
+        transaction_id: &str,
+        expected_version: i64,
+        update: &CaseUpdate,
+        actor: &str,
+    ) -> Result<Case, StoreError>;
 
     /// Appends an analyst's note.
-    async fn add_note(&self, transaction_id: &str, author: &str, text: &str) -> Result<Case, StoreError>;
+    async fn add_note(
+        &self,
+        transaction_id: &str,
+        author: &str,
+        text: &str,
+    ) -> Result<Case, StoreError>;
 
     /// Inserts labels, replacing an earlier label of the same transaction. Returns rows written.
     async fn upsert_labels(&self, labels: &[Label]) -> Result<u64, StoreError>;
@@ -75,7 +90,8 @@ pub async fn open(url: &str) -> Result<Arc<dyn CaseStore>, StoreError> {
         Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
         _ => Err(StoreError::Url {
             url: url.into(),
-            reason: "unknown scheme; expected sqlite://path, sqlite::memory: or postgres://...".into(),
+            reason: "unknown scheme; expected sqlite://path, sqlite::memory: or postgres://..."
+                .into(),
         }),
     }
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -13,7 +12,10 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, crate::StoreError> {
-        let opts = PgConnectOptions::from_str(url).map_err(|e| crate::StoreError::Url { url: url.into(), reason: e.to_string() })?;
+        let opts = PgConnectOptions::from_str(url).map_err(|e| crate::StoreError::Url {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))

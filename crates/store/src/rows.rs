@@ -2,7 +2,10 @@
 //! columns hold the wire format, so a row reads the same from SQL as from the API.
 
 use chrono::{DateTime, Utc};
-use fraudwatch_core::{AuditEntry, Case, CaseStatus, Decision, Features, Id, Label, LabelSource, Note, Outcome, Reason, Transaction};
+use fraudwatch_core::{
+    AuditEntry, Case, CaseStatus, Decision, Features, Id, Label, LabelSource, Note, Outcome,
+    Reason, Transaction,
+};
 use sqlx::types::Json;
 
 use crate::StoreError;
@@ -38,9 +41,15 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 impl CaseRow {
     pub fn into_case(self) -> Result<Case, StoreError> {
         Ok(Case {
-            status: CaseStatus::parse(&self.status).ok_or_else(|| corrupt("case status", &self.status))?,
-            outcome: self.outcome.as_deref().map(|o| Outcome::parse(o).ok_or_else(|| corrupt("case outcome", o))).transpose()?,
-            decision: Decision::parse(&self.decision).ok_or_else(|| corrupt("decision", &self.decision))?,
+            status: CaseStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("case status", &self.status))?,
+            outcome: self
+                .outcome
+                .as_deref()
+                .map(|o| Outcome::parse(o).ok_or_else(|| corrupt("case outcome", o)))
+                .transpose()?,
+            decision: Decision::parse(&self.decision)
+                .ok_or_else(|| corrupt("decision", &self.decision))?,
             transaction_id: Id::from(self.transaction_id.as_str()),
             customer_id: Id::from(self.customer_id.as_str()),
             assignee: self.assignee,
@@ -68,7 +77,11 @@ pub struct NoteRow {
 
 impl From<NoteRow> for Note {
     fn from(r: NoteRow) -> Note {
-        Note { author: r.author, text: r.text, at: r.at }
+        Note {
+            author: r.author,
+            text: r.text,
+            at: r.at,
+        }
     }
 }
 
@@ -82,7 +95,12 @@ pub struct AuditRow {
 
 impl From<AuditRow> for AuditEntry {
     fn from(r: AuditRow) -> AuditEntry {
-        AuditEntry { at: r.at, actor: r.actor, action: r.action, detail: r.detail }
+        AuditEntry {
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            detail: r.detail,
+        }
     }
 }
 

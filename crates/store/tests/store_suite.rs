@@ -6,7 +6,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use fraudwatch_core::{Case, CaseStatus, CaseUpdate, Decision, Features, Id, Label, LabelSource, Outcome, Reason, Score, time};
+use fraudwatch_core::{
+    Case, CaseStatus, CaseUpdate, Decision, Features, Id, Label, LabelSource, Outcome, Reason,
+    Score, time,
+};
 use fraudwatch_store::{CaseFilter, CaseStore, StoreError};
 
 /// A store and whatever must outlive it (the SQLite file's directory).
@@ -18,19 +21,40 @@ struct Fixture {
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cases.db").display());
-    Fixture { store: fraudwatch_store::open(&url).await.unwrap(), _dir: Some(dir) }
+    Fixture {
+        store: fraudwatch_store::open(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Fixture {
     use sqlx::Connection as _;
     static N: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("FW_POSTGRES_URL").unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
-    let name = format!("fwtest_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL must be running: scripts/postgres-start.sh");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let admin = std::env::var("FW_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
+    let name = format!(
+        "fwtest_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL must be running: scripts/postgres-start.sh");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
-    Fixture { store: fraudwatch_store::open(&format!("{base}/{name}")).await.unwrap(), _dir: None }
+    Fixture {
+        store: fraudwatch_store::open(&format!("{base}/{name}"))
+            .await
+            .unwrap(),
+        _dir: None,
+    }
 }
 
 fn score(id: u64, customer: &str, risk: f64) -> Score {
@@ -42,14 +66,26 @@ fn score(id: u64, customer: &str, risk: f64) -> Score {
         iforest_score: 0.5,
         xgb_probability: risk,
         risk,
-        decision: if risk > 0.8 { Decision::Block } else { Decision::Review },
-        reasons: vec![Reason { feature: "amount".into(), value: 0.1 + id as f64, contribution: 1.0 / 3.0 }],
+        decision: if risk > 0.8 {
+            Decision::Block
+        } else {
+            Decision::Review
+        },
+        reasons: vec![Reason {
+            feature: "amount".into(),
+            value: 0.1 + id as f64,
+            contribution: 1.0 / 3.0,
+        }],
         scored_at: time::from_millis(1_522_540_800_500).unwrap(),
     }
 }
 
 fn case(id: u64, customer: &str, risk: f64) -> Case {
-    let features = Features(vec![("z_last".into(), 1.0 / 7.0), ("a_first".into(), 2.5), ("m_mid".into(), -1e-12)]);
+    let features = Features(vec![
+        ("z_last".into(), 1.0 / 7.0),
+        ("a_first".into(), 2.5),
+        ("m_mid".into(), -1e-12),
+    ]);
     let mut tx = fraudwatch_core::Transaction {
         transaction_id: Id::from(id),
         customer_id: Id::from(customer),
@@ -65,65 +101,171 @@ fn case(id: u64, customer: &str, risk: f64) -> Case {
         lon: None,
     };
     tx.amount += id as f64;
-    Case::open(&score(id, customer, risk), Some(tx), Some(features), time::from_millis(1_522_540_801_000).unwrap())
+    Case::open(
+        &score(id, customer, risk),
+        Some(tx),
+        Some(features),
+        time::from_millis(1_522_540_801_000).unwrap(),
+    )
 }
 
 async fn inserts_are_idempotent_and_read_back_whole(store: Arc<dyn CaseStore>) {
     let cases = [case(1, "c1", 0.9), case(2, "c1", 0.5), case(3, "c2", 0.7)];
     assert_eq!(store.insert_cases(&cases).await.unwrap(), 3);
     let again = [case(2, "c1", 0.99), case(4, "c3", 0.6), case(4, "c3", 0.6)];
-    assert_eq!(store.insert_cases(&again).await.unwrap(), 1, "existing cases are left alone");
+    assert_eq!(
+        store.insert_cases(&again).await.unwrap(),
+        1,
+        "existing cases are left alone"
+    );
     let two = store.get_case("2").await.unwrap().unwrap();
-    assert_eq!(two, cases[1], "a case reads back exactly as written, features in order");
-    assert_eq!(two.features.unwrap().names().collect::<Vec<_>>(), ["z_last", "a_first", "m_mid"]);
+    assert_eq!(
+        two, cases[1],
+        "a case reads back exactly as written, features in order"
+    );
+    assert_eq!(
+        two.features.unwrap().names().collect::<Vec<_>>(),
+        ["z_last", "a_first", "m_mid"]
+    );
     let four = store.get_case("4").await.unwrap().unwrap();
-    assert_eq!(four.audit.len(), 1, "a case listed twice in one batch is opened once");
+    assert_eq!(
+        four.audit.len(),
+        1,
+        "a case listed twice in one batch is opened once"
+    );
     assert!(store.get_case("404").await.unwrap().is_none());
-    assert!(store.get_case("'; DROP TABLE cases; --").await.unwrap().is_none());
+    assert!(
+        store
+            .get_case("'; DROP TABLE cases; --")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let many: Vec<Case> = (100..1300).map(|i| case(i, "bulk", 0.5)).collect();
-    assert_eq!(store.insert_cases(&many).await.unwrap(), 1200, "batches larger than one statement");
+    assert_eq!(
+        store.insert_cases(&many).await.unwrap(),
+        1200,
+        "batches larger than one statement"
+    );
 }
 
 async fn listing_filters_and_orders_by_risk(store: Arc<dyn CaseStore>) {
-    store.insert_cases(&[case(1, "c1", 0.9), case(2, "c1", 0.5), case(3, "c2", 0.7), case(4, "c2", 0.7)]).await.unwrap();
-    let close = CaseUpdate { status: Some(CaseStatus::Closed), outcome: Some(Outcome::FalsePositive), ..Default::default() };
+    store
+        .insert_cases(&[
+            case(1, "c1", 0.9),
+            case(2, "c1", 0.5),
+            case(3, "c2", 0.7),
+            case(4, "c2", 0.7),
+        ])
+        .await
+        .unwrap();
+    let close = CaseUpdate {
+        status: Some(CaseStatus::Closed),
+        outcome: Some(Outcome::FalsePositive),
+        ..Default::default()
+    };
     store.update_case("3", 1, &close, "ana").await.unwrap();
-    let ids = |cases: Vec<Case>| cases.into_iter().map(|c| c.transaction_id.to_string()).collect::<Vec<_>>();
-    assert_eq!(ids(store.list_cases(&CaseFilter::default()).await.unwrap()), ["1", "3", "4", "2"]);
-    let open = CaseFilter { status: Some(CaseStatus::Open), ..Default::default() };
+    let ids = |cases: Vec<Case>| {
+        cases
+            .into_iter()
+            .map(|c| c.transaction_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list_cases(&CaseFilter::default()).await.unwrap()),
+        ["1", "3", "4", "2"]
+    );
+    let open = CaseFilter {
+        status: Some(CaseStatus::Open),
+        ..Default::default()
+    };
     assert_eq!(ids(store.list_cases(&open).await.unwrap()), ["1", "4", "2"]);
-    let c2 = CaseFilter { customer_id: Some("c2".into()), min_risk: Some(0.6), ..Default::default() };
+    let c2 = CaseFilter {
+        customer_id: Some("c2".into()),
+        min_risk: Some(0.6),
+        ..Default::default()
+    };
     assert_eq!(ids(store.list_cases(&c2).await.unwrap()), ["3", "4"]);
-    let top = CaseFilter { limit: 1, ..Default::default() };
+    let top = CaseFilter {
+        limit: 1,
+        ..Default::default()
+    };
     assert_eq!(ids(store.list_cases(&top).await.unwrap()), ["1"]);
-    let zero = CaseFilter { limit: 0, ..Default::default() };
-    assert_eq!(store.list_cases(&zero).await.unwrap().len(), 1, "a limit of 0 is clamped to 1");
-    let ana = CaseFilter { assignee: Some("ana".into()), ..Default::default() };
+    let zero = CaseFilter {
+        limit: 0,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_cases(&zero).await.unwrap().len(),
+        1,
+        "a limit of 0 is clamped to 1"
+    );
+    let ana = CaseFilter {
+        assignee: Some("ana".into()),
+        ..Default::default()
+    };
     assert!(store.list_cases(&ana).await.unwrap().is_empty());
 }
 
 async fn updates_follow_the_workflow_with_optimistic_concurrency(store: Arc<dyn CaseStore>) {
     store.insert_cases(&[case(1, "c1", 0.9)]).await.unwrap();
-    let claim = CaseUpdate { status: Some(CaseStatus::Investigating), assignee: Some(Some("ana".into())), ..Default::default() };
+    let claim = CaseUpdate {
+        status: Some(CaseStatus::Investigating),
+        assignee: Some(Some("ana".into())),
+        ..Default::default()
+    };
     let c = store.update_case("1", 1, &claim, "key:ana").await.unwrap();
-    assert_eq!((c.version, c.status, c.assignee.as_deref()), (2, CaseStatus::Investigating, Some("ana")));
+    assert_eq!(
+        (c.version, c.status, c.assignee.as_deref()),
+        (2, CaseStatus::Investigating, Some("ana"))
+    );
     assert_eq!(c.audit.last().unwrap().actor, "key:ana");
 
     match store.update_case("1", 1, &claim, "key:bob").await {
-        Err(StoreError::Conflict { expected: 1, actual: 2, .. }) => {}
+        Err(StoreError::Conflict {
+            expected: 1,
+            actual: 2,
+            ..
+        }) => {}
         other => panic!("a stale update must conflict, got {other:?}"),
     }
-    let bad = CaseUpdate { status: Some(CaseStatus::Closed), ..Default::default() };
-    assert!(matches!(store.update_case("1", 2, &bad, "key:ana").await, Err(StoreError::Rule(_))));
-    assert!(matches!(store.update_case("nope", 1, &claim, "key:ana").await, Err(StoreError::NotFound(_))));
-    assert_eq!(store.get_case("1").await.unwrap().unwrap().version, 2, "refused changes leave no trace");
+    let bad = CaseUpdate {
+        status: Some(CaseStatus::Closed),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_case("1", 2, &bad, "key:ana").await,
+        Err(StoreError::Rule(_))
+    ));
+    assert!(matches!(
+        store.update_case("nope", 1, &claim, "key:ana").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.get_case("1").await.unwrap().unwrap().version,
+        2,
+        "refused changes leave no trace"
+    );
 
-    let c = store.add_note("1", "ana", "customer confirms the card was stolen").await.unwrap();
+    let c = store
+        .add_note("1", "ana", "customer confirms the card was stolen")
+        .await
+        .unwrap();
     assert_eq!((c.version, c.notes.len()), (3, 1));
     assert!(store.add_note("1", "ana", "").await.is_err());
-    let close = CaseUpdate { status: Some(CaseStatus::Closed), outcome: Some(Outcome::FraudConfirmed), ..Default::default() };
+    let close = CaseUpdate {
+        status: Some(CaseStatus::Closed),
+        outcome: Some(Outcome::FraudConfirmed),
+        ..Default::default()
+    };
     let c = store.update_case("1", 3, &close, "key:ana").await.unwrap();
-    assert_eq!(c.audit.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["opened", "status", "assignee", "note", "status", "outcome"]);
+    assert_eq!(
+        c.audit
+            .iter()
+            .map(|a| a.action.as_str())
+            .collect::<Vec<_>>(),
+        ["opened", "status", "assignee", "note", "status", "outcome"]
+    );
     assert!(c.label().unwrap().is_fraud);
 }
 
@@ -133,7 +275,11 @@ async fn concurrent_updates_of_one_version_let_exactly_one_win(store: Arc<dyn Ca
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let u = CaseUpdate { status: Some(CaseStatus::Investigating), assignee: Some(Some(format!("analyst-{i}"))), ..Default::default() };
+                let u = CaseUpdate {
+                    status: Some(CaseStatus::Investigating),
+                    assignee: Some(Some(format!("analyst-{i}"))),
+                    ..Default::default()
+                };
                 store.update_case("1", 1, &u, &format!("key:{i}")).await
             })
         })
@@ -159,10 +305,21 @@ async fn labels_upsert_keeping_the_latest(store: Arc<dyn CaseStore>) {
         labelled_at: time::from_millis(1_523_000_000_000 + id as i64).unwrap(),
         fraud_scenario: fraud.then(|| "compromised_card".into()),
     };
-    let batch = [label(1, false, LabelSource::CaseOutcome), label(2, true, LabelSource::Chargeback), label(1, true, LabelSource::Chargeback)];
+    let batch = [
+        label(1, false, LabelSource::CaseOutcome),
+        label(2, true, LabelSource::Chargeback),
+        label(1, true, LabelSource::Chargeback),
+    ];
     store.upsert_labels(&batch).await.unwrap();
-    assert_eq!(store.get_label("1").await.unwrap().unwrap(), batch[2], "the last label of a batch wins");
-    store.upsert_labels(&[label(2, false, LabelSource::CaseOutcome)]).await.unwrap();
+    assert_eq!(
+        store.get_label("1").await.unwrap().unwrap(),
+        batch[2],
+        "the last label of a batch wins"
+    );
+    store
+        .upsert_labels(&[label(2, false, LabelSource::CaseOutcome)])
+        .await
+        .unwrap();
     assert!(!store.get_label("2").await.unwrap().unwrap().is_fraud);
     assert!(store.get_label("3").await.unwrap().is_none());
 }
@@ -174,7 +331,8 @@ macro_rules! suite {
 
             #[tokio::test]
             async fn inserts_are_idempotent_and_read_back_whole() {
-                super::inserts_are_idempotent_and_read_back_whole(super::$backend().await.store).await;
+                super::inserts_are_idempotent_and_read_back_whole(super::$backend().await.store)
+                    .await;
             }
 
             #[tokio::test]
@@ -184,7 +342,10 @@ macro_rules! suite {
 
             #[tokio::test]
             async fn updates_follow_the_workflow_with_optimistic_concurrency() {
-                super::updates_follow_the_workflow_with_optimistic_concurrency(super::$backend().await.store).await;
+                super::updates_follow_the_workflow_with_optimistic_concurrency(
+                    super::$backend().await.store,
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,10 +367,18 @@ suite!(postgres);
 
 #[tokio::test]
 async fn bad_urls_are_refused_with_the_url() {
-    for bad in ["mysql://x", "", "sqlite", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"] {
+    for bad in [
+        "mysql://x",
+        "",
+        "sqlite",
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=1",
+    ] {
         let err = fraudwatch_store::open(bad).await.unwrap_err().to_string();
         assert!(!err.is_empty(), "{bad}");
     }
-    let err = fraudwatch_store::open("mysql://x").await.unwrap_err().to_string();
+    let err = fraudwatch_store::open("mysql://x")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("mysql://x"), "{err}");
 }
