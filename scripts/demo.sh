@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds fraudwatch and runs the whole pipeline in one process on the embedded defaults
+# (in-memory bus, SQLite store, local model registry): no services needed.
+# Extra arguments go to `fraudwatch demo`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$root"
+# shellcheck source=scripts/cargo-env.sh
+source scripts/cargo-env.sh
+
+scripts/install-build-deps.sh
+cargo build --release --locked -p fraudwatch
+mkdir -p .fraudwatch/demo
+cd .fraudwatch/demo
+exec "$CARGO_TARGET_DIR/release/fraudwatch" demo "$@"
