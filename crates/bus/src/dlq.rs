@@ -73,6 +73,9 @@ fn text_or_base64(bytes: &[u8]) -> (Option<String>, Option<String>) {
     }
 }
 
+/// An encoded dead letter and the key of the message it holds.
+type Letter<'a> = (Vec<u8>, Option<&'a [u8]>);
+
 /// The outcome of decoding one batch.
 #[derive(Debug)]
 pub struct Decoded<T> {
@@ -89,7 +92,7 @@ pub async fn decode_batch<T: DeserializeOwned + Validate>(
     batch: &[Message],
 ) -> Result<Decoded<T>, BusError> {
     let mut items = Vec::with_capacity(batch.len());
-    let mut dead: BTreeMap<String, Vec<(Vec<u8>, Option<&[u8]>)>> = BTreeMap::new();
+    let mut dead: BTreeMap<String, Vec<Letter<'_>>> = BTreeMap::new();
     let mut count = 0;
     for (i, m) in batch.iter().enumerate() {
         match decode::<T>(&m.payload) {

@@ -2,11 +2,11 @@
 //! picks it ([`open`]).
 //!
 //! Module map:
-//! - [`message`]: `Record` (what a producer sends) and `Message` (what a consumer receives).
-//! - [`memory`]: `memory://`, an in-process broker with partitions, consumer groups and commits.
-//! - [`kafka`]: `kafka://host:port[,host:port][?librdkafka.key=value]`, Apache Kafka via librdkafka.
-//! - [`dlq`]: the typed decode path: valid messages out, the rest to `<topic>.dlq` with the reason.
-//! - [`topics`]: the pipeline's topic names and the partitioner shared by both backends' keys.
+//! - [`message`] — `Record` (what a producer sends) and `Message` (what a consumer receives).
+//! - [`memory`] — `memory://`, an in-process broker with partitions, consumer groups and commits.
+//! - [`kafka`] — `kafka://host:port[,host:port][?librdkafka.key=value]`, Apache Kafka via librdkafka.
+//! - [`dlq`] — the typed decode path: valid messages out, the rest to `<topic>.dlq` with the reason.
+//! - [`topics`] — the pipeline's topic names and the partitioner shared by both backends' keys.
 
 pub mod dlq;
 pub mod kafka;

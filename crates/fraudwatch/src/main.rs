@@ -1,15 +1,17 @@
 //! `fraudwatch`: the thin binary that wires configuration, backends and stages together.
 //!
 //! Module map:
-//! - [`cli`]: the command line (clap).
-//! - [`settings`]: layered configuration: compiled-in default → file → `FRAUDWATCH_*` → flags.
-//! - [`logging`]: `tracing` output, text or JSON, on stderr.
-//! - [`setup`]: creates the pipeline's topics and migrates the case store.
-//! - [`demo`]: the embedded mode, everything in one process.
+//! - [`cli`] — the command line (clap).
+//! - [`settings`] — layered configuration: compiled-in default → file → `FRAUDWATCH_*` → flags.
+//! - [`logging`] — `tracing` output, text or JSON, on stderr.
+//! - [`setup`] — creates the pipeline's topics and migrates the case store.
+//! - [`demo`] — the embedded mode, everything in one process.
+//! - [`process`] — `fraudwatch process`, transactions to features (file mode).
 
 mod cli;
 mod demo;
 mod logging;
+mod process;
 mod settings;
 mod setup;
 
@@ -57,6 +59,7 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
         }
         Command::Setup => setup::run(&settings).await.map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Process(args) => process::run(args).await,
         stub => {
             eprintln!("fraudwatch {}: not implemented yet", stub.name());
             Ok(ExitCode::from(3))

@@ -3,11 +3,11 @@
 //! (migrations under `migrations/<backend>/`) and one implementation of the queries.
 //!
 //! Module map:
-//! - [`filter`]: `CaseFilter`, what a case listing may ask for.
-//! - [`rows`]: mapping between table rows and the core's `Case`.
-//! - `backend` (private): the queries, written once and instantiated for each backend.
-//! - [`sqlite`]: `sqlite://path` (created if missing) and `sqlite::memory:`.
-//! - [`postgres`]: `postgres://user:password@host:port/db`.
+//! - [`filter`] — `CaseFilter`, what a case listing may ask for.
+//! - [`rows`] — mapping between table rows and the core's `Case`.
+//! - `backend` (private) — the queries, written once and instantiated for each backend.
+//! - [`sqlite`] — `sqlite://path` (created if missing) and `sqlite::memory:`.
+//! - [`postgres`] — `postgres://user:password@host:port/db`.
 
 mod backend;
 pub mod filter;
