@@ -2,6 +2,8 @@
 //! broker that `scripts/kafka-start.sh` runs on loopback (URL in `FW_KAFKA_URL`, default
 //! `kafka://127.0.0.1:9092`). Without a broker the Kafka tests fail; they never skip.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

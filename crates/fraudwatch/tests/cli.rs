@@ -1,6 +1,8 @@
 //! The binary as a user meets it: stubs say so and fail, garbage flags and settings are refused
 //! with a message naming them, and the embedded demo runs.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
 use std::process::{Command, Output};
 
 fn fraudwatch(args: &[&str], dir: &std::path::Path) -> Output {

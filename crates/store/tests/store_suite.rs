@@ -3,6 +3,8 @@
 //! default `postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch`; each test gets a fresh
 //! database). Without PostgreSQL the postgres tests fail; they never skip.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
