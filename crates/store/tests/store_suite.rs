@@ -329,8 +329,6 @@ async fn labels_upsert_keeping_the_latest(store: Arc<dyn CaseStore>) {
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
-            use super::*;
-
             #[tokio::test]
             async fn inserts_are_idempotent_and_read_back_whole() {
                 super::inserts_are_idempotent_and_read_back_whole(super::$backend().await.store)
