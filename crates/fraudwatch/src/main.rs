@@ -6,12 +6,10 @@
 //! - [`logging`] — `tracing` output, text or JSON, on stderr.
 //! - [`setup`] — creates the pipeline's topics and migrates the case store.
 //! - [`demo`] — the embedded mode, everything in one process.
-//! - [`process`] — `fraudwatch process`, transactions to features (file mode).
 
 mod cli;
 mod demo;
 mod logging;
-mod process;
 mod settings;
 mod setup;
 
@@ -59,7 +57,6 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
         }
         Command::Setup => setup::run(&settings).await.map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&settings).await.map(|()| ExitCode::SUCCESS),
-        Command::Process(args) => process::run(args).await,
         stub => {
             eprintln!("fraudwatch {}: not implemented yet", stub.name());
             Ok(ExitCode::from(3))
