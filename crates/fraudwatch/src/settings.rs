@@ -89,6 +89,7 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return its (large) error type
 mod tests {
     use super::*;
     use figment::Jail;
