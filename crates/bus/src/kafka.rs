@@ -5,6 +5,7 @@
 //! never auto-commit: a stage commits after it has handled a batch (at-least-once here; the
 //! processor and scorer add transactions for exactly-once).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,15 +13,21 @@ use bytes::Bytes;
 use futures::FutureExt;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::types::RDKafkaErrorCode as Code;
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::topics::TopicSpec;
-use crate::{Bus, BusError, Consumer, Message, Record};
+use crate::{Bus, BusError, Consumer, Message, Output, Record};
+
+/// How long a transaction step (init, commit, abort, sending offsets) may take.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct KafkaBus {
     config: ClientConfig,
@@ -113,61 +120,194 @@ impl Bus for KafkaBus {
     }
 
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
-        let mut pending = Vec::with_capacity(batch.len());
-        for r in batch {
-            let mut record = FutureRecord::<[u8], [u8]>::to(topic).payload(r.payload);
-            if let Some(k) = r.key {
-                record = record.key(k);
-            }
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        pending.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // The local queue is full: let deliveries drain, then retry the same record.
-                        record = back;
-                        self.producer.poll(Duration::from_millis(10));
-                        tokio::task::yield_now().await;
-                    }
-                    Err((e, _)) => return Err(BusError::kafka(format!("producing to {topic}"))(e)),
-                }
-            }
-        }
-        for delivery in pending {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => {
-                    return Err(BusError::kafka(format!("delivering to {topic}"))(e));
-                }
-                Err(_) => {
-                    return Err(BusError::Other(format!(
-                        "delivery to {topic} was cancelled"
-                    )));
-                }
-            }
-        }
-        Ok(())
+        let outputs: Vec<Output<'_>> = batch
+            .iter()
+            .map(|&record| Output { topic, record })
+            .collect();
+        produce_all(&self.producer, &outputs).await
     }
 
     async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Consumer>, BusError> {
+        let consumer = self.consumer(group, topics)?;
+        Ok(Box::new(KafkaConsumer {
+            consumer,
+            producer: self.producer.clone(),
+            transactional: false,
+        }))
+    }
+
+    async fn subscribe_transactional(
+        &self,
+        group: &str,
+        topics: &[&str],
+        transactional_id: &str,
+    ) -> Result<Box<dyn Consumer>, BusError> {
+        let mut c = producer_config(&self.config);
+        c.set("transactional.id", transactional_id);
+        let producer: FutureProducer = c
+            .create()
+            .map_err(BusError::kafka("creating transactional producer"))?;
+        let init = producer.clone();
+        tokio::task::spawn_blocking(move || init.init_transactions(TXN_TIMEOUT))
+            .await
+            .map_err(|e| BusError::Other(format!("initialising transactions: {e}")))?
+            .map_err(BusError::kafka(format!(
+                "initialising transactions for {transactional_id:?}"
+            )))?;
+        let consumer = self.consumer(group, topics)?;
+        Ok(Box::new(KafkaConsumer {
+            consumer,
+            producer,
+            transactional: true,
+        }))
+    }
+}
+
+impl KafkaBus {
+    fn consumer(
+        &self,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<StreamConsumer<Rebalances>, BusError> {
         let mut c = self.config.clone();
         c.set("group.id", group);
         set_default(&mut c, "enable.auto.commit", "false");
         set_default(&mut c, "auto.offset.reset", "earliest");
         set_default(&mut c, "isolation.level", "read_committed");
         set_default(&mut c, "session.timeout.ms", "10000");
-        let consumer: StreamConsumer = c.create().map_err(BusError::kafka("creating consumer"))?;
+        let consumer: StreamConsumer<Rebalances> = c
+            .create_with_context(Rebalances::default())
+            .map_err(BusError::kafka("creating consumer"))?;
         consumer
             .subscribe(topics)
             .map_err(BusError::kafka(format!("subscribing to {topics:?}")))?;
-        Ok(Box::new(KafkaConsumer { consumer }))
+        Ok(consumer)
+    }
+}
+
+/// Enqueues every output, then waits until each is acknowledged.
+async fn produce_all(producer: &FutureProducer, outputs: &[Output<'_>]) -> Result<(), BusError> {
+    let mut pending = Vec::with_capacity(outputs.len());
+    for o in outputs {
+        let mut record = FutureRecord::<[u8], [u8]>::to(o.topic).payload(o.record.payload);
+        if let Some(k) = o.record.key {
+            record = record.key(k);
+        }
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    pending.push((o.topic, delivery));
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The local queue is full: let deliveries drain, then retry the same record.
+                    record = back;
+                    producer.poll(Duration::from_millis(10));
+                    tokio::task::yield_now().await;
+                }
+                Err((e, _)) => return Err(BusError::kafka(format!("producing to {}", o.topic))(e)),
+            }
+        }
+    }
+    for (topic, delivery) in pending {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => return Err(BusError::kafka(format!("delivering to {topic}"))(e)),
+            Err(_) => {
+                return Err(BusError::Other(format!(
+                    "delivery to {topic} was cancelled"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Counts the rebalances that assigned partitions to this member.
+#[derive(Default)]
+struct Rebalances {
+    generation: AtomicU64,
+}
+
+impl ClientContext for Rebalances {}
+
+impl ConsumerContext for Rebalances {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            tracing::info!(partitions = tpl.count(), "partitions assigned");
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
 struct KafkaConsumer {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<Rebalances>,
+    /// Transactional when `transactional` is set, else the bus's shared producer.
+    producer: FutureProducer,
+    transactional: bool,
+}
+
+impl KafkaConsumer {
+    /// The positions after every message returned so far, for the partitions that have one.
+    fn positions(&self) -> Result<TopicPartitionList, BusError> {
+        let all = self
+            .consumer
+            .position()
+            .map_err(BusError::kafka("reading positions"))?;
+        let mut out = TopicPartitionList::new();
+        for e in all.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                out.add_partition_offset(e.topic(), e.partition(), Offset::Offset(o))
+                    .map_err(BusError::kafka("building offsets"))?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One transaction: outputs, then the positions as the group's offsets. The transaction calls
+    /// block their thread for one broker round trip each (milliseconds on a healthy cluster), once
+    /// per batch, which is cheaper than handing them to the blocking pool.
+    async fn transact(&self, outputs: &[Output<'_>]) -> Result<(), BusError> {
+        self.producer
+            .begin_transaction()
+            .map_err(BusError::kafka("beginning a transaction"))?;
+        produce_all(&self.producer, outputs).await?;
+        let offsets = self.positions()?;
+        if offsets.count() > 0 {
+            let group = self
+                .consumer
+                .group_metadata()
+                .ok_or_else(|| BusError::Other("the consumer has no group metadata".into()))?;
+            self.producer
+                .send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)
+                .map_err(BusError::kafka("adding offsets to the transaction"))?;
+        }
+        self.producer
+            .commit_transaction(TXN_TIMEOUT)
+            .map_err(BusError::kafka("committing the transaction"))
+    }
+
+    /// Seeks every assigned partition back to the group's committed offset.
+    fn rewind(&self) -> Result<(), BusError> {
+        let committed = self
+            .consumer
+            .committed(TXN_TIMEOUT)
+            .map_err(BusError::kafka("reading committed offsets"))?;
+        for e in committed.elements() {
+            let to = match e.offset() {
+                Offset::Offset(o) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            self.consumer
+                .seek(e.topic(), e.partition(), to, TXN_TIMEOUT)
+                .map_err(BusError::kafka(format!(
+                    "rewinding {}[{}]",
+                    e.topic(),
+                    e.partition()
+                )))?;
+        }
+        Ok(())
+    }
 }
 
 fn owned(m: &rdkafka::message::BorrowedMessage<'_>) -> Message {
@@ -202,10 +342,42 @@ impl Consumer for KafkaConsumer {
         Ok(out)
     }
 
-    async fn commit(&mut self) -> Result<(), BusError> {
+    async fn commit_with(&mut self, outputs: &[Output<'_>]) -> Result<(), BusError> {
+        if self.transactional {
+            return match self.transact(outputs).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "transaction failed: aborting and rewinding");
+                    // Abort fails only if the producer is fenced or fatally broken; the consumer
+                    // is then unusable and the caller must restart it either way.
+                    if let Err(abort) = self.producer.abort_transaction(TXN_TIMEOUT) {
+                        return Err(BusError::kafka(format!("aborting after: {e}"))(abort));
+                    }
+                    self.rewind()?;
+                    Err(e)
+                }
+            };
+        }
+        produce_all(&self.producer, outputs).await?;
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
             Err(e) => Err(BusError::kafka("committing offsets")(e)),
         }
+    }
+
+    fn assignment(&self) -> Vec<(String, i32)> {
+        self.consumer
+            .assignment()
+            .map(|tpl| {
+                tpl.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn generation(&self) -> u64 {
+        self.consumer.context().generation.load(Ordering::SeqCst)
     }
 }

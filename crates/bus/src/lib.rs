@@ -62,6 +62,24 @@ pub trait Bus: Send + Sync + Debug {
     /// Joins consumer group `group` on `topics`. A group with no committed position starts at the
     /// earliest retained message.
     async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Like [`Bus::subscribe`], for consume → produce → commit cycles that are exactly-once:
+    /// [`Consumer::commit_with`] publishes a batch's outputs and commits its positions in one
+    /// transaction. `transactional_id` must be unique among the group's live members (e.g. the
+    /// group name and a process id); a restarted member may reuse its id, which fences its old self.
+    async fn subscribe_transactional(
+        &self,
+        group: &str,
+        topics: &[&str],
+        transactional_id: &str,
+    ) -> Result<Box<dyn Consumer>, BusError>;
+}
+
+/// A record bound for a topic, published by [`Consumer::commit_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct Output<'a> {
+    pub topic: &'a str,
+    pub record: Record<'a>,
 }
 
 /// One member of a consumer group.
@@ -72,7 +90,23 @@ pub trait Consumer: Send {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, BusError>;
 
     /// Commits, for the group, the position after every message this consumer has returned.
-    async fn commit(&mut self) -> Result<(), BusError>;
+    async fn commit(&mut self) -> Result<(), BusError> {
+        self.commit_with(&[]).await
+    }
+
+    /// Publishes `outputs`, then commits as [`Consumer::commit`] does. On a transactional consumer
+    /// both happen atomically (a crash leaves neither, read_committed readers never see a partial
+    /// batch); if the transaction fails it is aborted and the consumer rewinds to the committed
+    /// positions, so the same messages are polled again. On a plain consumer: outputs first, then
+    /// the commit (at-least-once).
+    async fn commit_with(&mut self, outputs: &[Output<'_>]) -> Result<(), BusError>;
+
+    /// The partitions this member owns now, as (topic, partition).
+    fn assignment(&self) -> Vec<(String, i32)>;
+
+    /// Changes whenever a rebalance hands this member partitions: state kept per partition must be
+    /// rebuilt when it does (the partitions may have been processed elsewhere meanwhile).
+    fn generation(&self) -> u64;
 }
 
 /// Opens the backend a URL names: `memory://` or `kafka://`.

@@ -48,6 +48,96 @@ struct Group {
     topics: BTreeSet<String>,
     members: BTreeSet<u64>,
     committed: HashMap<(String, i32), i64>,
+    /// Bumped when a member joins or leaves: every member's partitions may have moved.
+    generation: u64,
+}
+
+impl Group {
+    /// The partitions of `topics` that `member` owns: partition `i` goes to the member of rank
+    /// `i % members`.
+    fn owned<'a>(
+        &self,
+        member: u64,
+        topics: &'a [String],
+        all: &HashMap<String, Vec<Partition>>,
+    ) -> Vec<(&'a str, i32)> {
+        let Some(rank) = self.members.iter().position(|&m| m == member) else {
+            return Vec::new();
+        };
+        let n = self.members.len();
+        topics
+            .iter()
+            .flat_map(|t| {
+                let count = all.get(t).map_or(0, Vec::len);
+                (0..count)
+                    .filter(move |i| i % n == rank)
+                    .map(move |i| (t.as_str(), i as i32))
+            })
+            .collect()
+    }
+}
+
+impl State {
+    /// Appends records to `topic` (created with `default_partitions` if new).
+    fn append(&mut self, topic: &str, batch: &[Record<'_>], default_partitions: i32, now: i64) {
+        if !self.topics.contains_key(topic) {
+            self.topics.insert(
+                topic.to_string(),
+                (0..default_partitions)
+                    .map(|_| Partition::default())
+                    .collect(),
+            );
+        }
+        let Some(parts) = self.topics.get_mut(topic) else {
+            return;
+        };
+        let n = parts.len() as i32;
+        for r in batch {
+            let partition = partition_for(r.key, n);
+            let p = &mut parts[partition as usize];
+            let offset = p.base + p.log.len() as i64;
+            p.log.push_back(Message {
+                topic: topic.to_string(),
+                partition,
+                offset,
+                key: r.key.map(Bytes::copy_from_slice),
+                payload: Bytes::copy_from_slice(r.payload),
+                timestamp_ms: now,
+            });
+        }
+    }
+
+    /// Records `positions` as `group`'s committed positions, then drops what every group reading
+    /// a partition has committed.
+    fn commit(&mut self, group: &str, positions: &HashMap<(String, i32), i64>) {
+        let Some(g) = self.groups.get_mut(group) else {
+            return;
+        };
+        for (key, &pos) in positions {
+            g.committed.insert(key.clone(), pos);
+        }
+        for (topic, partition) in positions.keys() {
+            let readers = self.groups.values().filter(|g| g.topics.contains(topic));
+            let low = readers
+                .map(|g| {
+                    g.committed
+                        .get(&(topic.clone(), *partition))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .min();
+            if let (Some(low), Some(p)) = (
+                low,
+                self.topics
+                    .get_mut(topic)
+                    .and_then(|ps| ps.get_mut(*partition as usize)),
+            ) {
+                while p.base < low && p.log.pop_front().is_some() {
+                    p.base += 1;
+                }
+            }
+        }
+    }
 }
 
 impl MemoryBus {
@@ -98,28 +188,8 @@ impl Bus for MemoryBus {
 
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
         let now = chrono::Utc::now().timestamp_millis();
-        {
-            let mut st = self.lock();
-            let default = self.inner.default_partitions;
-            let parts = st
-                .topics
-                .entry(topic.to_string())
-                .or_insert_with(|| (0..default).map(|_| Partition::default()).collect());
-            let n = parts.len() as i32;
-            for r in batch {
-                let partition = partition_for(r.key, n);
-                let p = &mut parts[partition as usize];
-                let offset = p.base + p.log.len() as i64;
-                p.log.push_back(Message {
-                    topic: topic.to_string(),
-                    partition,
-                    offset,
-                    key: r.key.map(Bytes::copy_from_slice),
-                    payload: Bytes::copy_from_slice(r.payload),
-                    timestamp_ms: now,
-                });
-            }
-        }
+        self.lock()
+            .append(topic, batch, self.inner.default_partitions, now);
         self.inner.changed.notify_waiters();
         Ok(())
     }
@@ -134,6 +204,7 @@ impl Bus for MemoryBus {
             let member = st.next_member;
             let g = st.groups.entry(group.to_string()).or_default();
             g.members.insert(member);
+            g.generation += 1;
             g.topics.extend(topics.iter().map(|t| t.to_string()));
             member
         };
@@ -145,6 +216,17 @@ impl Bus for MemoryBus {
             member,
             positions: HashMap::new(),
         }))
+    }
+
+    /// Every commit on this backend is atomic with its outputs, so a transactional consumer is a
+    /// plain one.
+    async fn subscribe_transactional(
+        &self,
+        group: &str,
+        topics: &[&str],
+        _transactional_id: &str,
+    ) -> Result<Box<dyn Consumer>, BusError> {
+        self.subscribe(group, topics).await
     }
 }
 
@@ -164,26 +246,18 @@ impl MemoryConsumer {
     fn take(&mut self, max: usize) -> Option<Vec<Message>> {
         let st = self.bus.lock();
         let g = st.groups.get(&self.group)?;
-        let rank = g.members.iter().position(|&m| m == self.member)?;
-        let members = g.members.len();
         let mut owned = HashMap::new();
-        for topic in &self.topics {
-            let parts = st.topics.get(topic)?;
-            for (i, p) in parts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % members == rank)
-            {
-                let key = (topic.clone(), i as i32);
-                let committed = g.committed.get(&key).copied().unwrap_or(0);
-                let pos = self
-                    .positions
-                    .get(&key)
-                    .copied()
-                    .unwrap_or(committed)
-                    .max(p.base);
-                owned.insert(key, (pos, p));
-            }
+        for (topic, i) in g.owned(self.member, &self.topics, &st.topics) {
+            let key = (topic.to_string(), i);
+            let p = &st.topics.get(topic)?[i as usize];
+            let committed = g.committed.get(&key).copied().unwrap_or(0);
+            let pos = self
+                .positions
+                .get(&key)
+                .copied()
+                .unwrap_or(committed)
+                .max(p.base);
+            owned.insert(key, (pos, p));
         }
         self.positions.retain(|k, _| owned.contains_key(k));
         let mut out = Vec::new();
@@ -222,38 +296,44 @@ impl Consumer for MemoryConsumer {
         }
     }
 
-    async fn commit(&mut self) -> Result<(), BusError> {
-        let mut st = self.bus.lock();
-        let State { topics, groups, .. } = &mut *st;
-        let Some(g) = groups.get_mut(&self.group) else {
-            return Ok(());
-        };
-        for (key, &pos) in &self.positions {
-            g.committed.insert(key.clone(), pos);
-        }
-        // Drop what every group reading a partition has committed.
-        for (topic, partition) in self.positions.keys() {
-            let readers = groups.values().filter(|g| g.topics.contains(topic));
-            let low = readers
-                .map(|g| {
-                    g.committed
-                        .get(&(topic.clone(), *partition))
-                        .copied()
-                        .unwrap_or(0)
-                })
-                .min();
-            if let (Some(low), Some(p)) = (
-                low,
-                topics
-                    .get_mut(topic)
-                    .and_then(|ps| ps.get_mut(*partition as usize)),
-            ) {
-                while p.base < low && p.log.pop_front().is_some() {
-                    p.base += 1;
-                }
+    async fn commit_with(&mut self, outputs: &[crate::Output<'_>]) -> Result<(), BusError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        {
+            let mut st = self.bus.lock();
+            for run in outputs.chunk_by(|a, b| a.topic == b.topic) {
+                let records: Vec<Record<'_>> = run.iter().map(|o| o.record).collect();
+                st.append(
+                    run[0].topic,
+                    &records,
+                    self.bus.inner.default_partitions,
+                    now,
+                );
             }
+            st.commit(&self.group, &self.positions);
+        }
+        if !outputs.is_empty() {
+            self.bus.inner.changed.notify_waiters();
         }
         Ok(())
+    }
+
+    fn assignment(&self) -> Vec<(String, i32)> {
+        let st = self.bus.lock();
+        let Some(g) = st.groups.get(&self.group) else {
+            return Vec::new();
+        };
+        g.owned(self.member, &self.topics, &st.topics)
+            .into_iter()
+            .map(|(t, p)| (t.to_string(), p))
+            .collect()
+    }
+
+    fn generation(&self) -> u64 {
+        self.bus
+            .lock()
+            .groups
+            .get(&self.group)
+            .map_or(0, |g| g.generation)
     }
 }
 
@@ -262,6 +342,7 @@ impl Drop for MemoryConsumer {
         let mut st = self.bus.lock();
         if let Some(g) = st.groups.get_mut(&self.group) {
             g.members.remove(&self.member);
+            g.generation += 1;
         }
         drop(st);
         self.bus.inner.changed.notify_waiters();

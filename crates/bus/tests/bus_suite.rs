@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fraudwatch_bus::topics::{dlq_topic, partition_for};
-use fraudwatch_bus::{Bus, Consumer, DeadLetter, Message, Record, TopicSpec, decode_batch};
+use fraudwatch_bus::{Bus, Consumer, DeadLetter, Message, Output, Record, TopicSpec, decode_batch};
 use fraudwatch_core::{Channel, Country, Currency, Id, Transaction, encode, time};
 
 fn kafka_url() -> String {
@@ -257,6 +257,131 @@ async fn creating_topics_is_idempotent(bus: Arc<dyn Bus>) {
         .expect("creating an existing topic is a no-op");
 }
 
+/// An output record with its own bytes: (topic, key, payload).
+type Owned = (String, Vec<u8>, Vec<u8>);
+
+fn outputs(owned: &[Owned]) -> Vec<Output<'_>> {
+    owned
+        .iter()
+        .map(|(t, k, p)| Output {
+            topic: t,
+            record: Record::new(k, p),
+        })
+        .collect()
+}
+
+/// Copies `input` to `output` through transactional consumers of one group: the first handles one
+/// batch, then "crashes" (is dropped) in the middle of the next; the second takes over. A reader
+/// then sees every message exactly once.
+async fn transactional_copy_is_exactly_once(bus: Arc<dyn Bus>, quiet: Duration) {
+    let input = unique("eos-in");
+    let output = unique("eos-out");
+    let group = unique("g");
+    bus.create_topics(&[TopicSpec::new(&input, 3), TopicSpec::new(&output, 3)])
+        .await
+        .unwrap();
+    produce_transactions(&*bus, &input, 0..100).await;
+
+    let copy = |batch: &[Message]| -> Vec<Owned> {
+        batch
+            .iter()
+            .map(|m| {
+                (
+                    output.clone(),
+                    m.key.as_deref().unwrap().to_vec(),
+                    m.payload.to_vec(),
+                )
+            })
+            .collect()
+    };
+
+    let mut first = bus
+        .subscribe_transactional(&group, &[&input], &format!("{group}-a"))
+        .await
+        .unwrap();
+    let batch = consume(&mut *first, 30).await;
+    assert!(
+        first.generation() >= 1,
+        "a member that got partitions has a generation"
+    );
+    assert!(!first.assignment().is_empty());
+    let owned = copy(&batch);
+    first.commit_with(&outputs(&owned)).await.unwrap();
+    let doomed = consume(&mut *first, 20).await;
+    assert_eq!(doomed.len(), 20);
+    drop(first); // crashes before committing the second batch
+
+    let mut second = bus
+        .subscribe_transactional(&group, &[&input], &format!("{group}-b"))
+        .await
+        .unwrap();
+    let rest = consume(&mut *second, 70).await;
+    let owned = copy(&rest);
+    second.commit_with(&outputs(&owned)).await.unwrap();
+    assert!(
+        drain(&mut *second, quiet).await.is_empty(),
+        "nothing left after the takeover"
+    );
+
+    let mut reader = bus.subscribe(&unique("reader"), &[&output]).await.unwrap();
+    let copied = consume(&mut *reader, 100).await;
+    assert!(
+        drain(&mut *reader, quiet).await.is_empty(),
+        "no duplicates in the output"
+    );
+    let mut got = ids(&copied);
+    got.sort_unstable();
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+}
+
+/// Two members of one group share a topic's partitions (disjointly) and together read all of it.
+async fn group_members_split_the_partitions(bus: Arc<dyn Bus>) {
+    let topic = unique("split");
+    let group = unique("g");
+    bus.create_topics(&[TopicSpec::new(&topic, 4)])
+        .await
+        .unwrap();
+    produce_transactions(&*bus, &topic, 0..100).await;
+    let mut a = bus.subscribe(&group, &[&topic]).await.unwrap();
+    let mut b = bus.subscribe(&group, &[&topic]).await.unwrap();
+    let mut seen = HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while seen.len() < 100 || a.assignment().len() + b.assignment().len() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "saw {} of 100; assignments {:?} {:?}",
+            seen.len(),
+            a.assignment(),
+            b.assignment()
+        );
+        for c in [&mut a, &mut b] {
+            let batch = c.poll(50, Duration::from_millis(200)).await.unwrap();
+            seen.extend(ids(&batch));
+            c.commit().await.unwrap();
+        }
+    }
+    let (pa, pb): (HashSet<_>, HashSet<_>) = (
+        a.assignment().into_iter().collect(),
+        b.assignment().into_iter().collect(),
+    );
+    assert!(
+        pa.is_disjoint(&pb) && !pa.is_empty() && !pb.is_empty(),
+        "{pa:?} {pb:?}"
+    );
+    assert_eq!(pa.len() + pb.len(), 4);
+    let generation = a.generation();
+    drop(b);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while a.assignment().len() < 4 || a.generation() == generation {
+        assert!(
+            Instant::now() < deadline,
+            "the remaining member never took over: {:?}",
+            a.assignment()
+        );
+        a.poll(10, Duration::from_millis(200)).await.unwrap();
+    }
+}
+
 macro_rules! suite {
     ($backend:ident, $open:expr, $quiet:expr) => {
         mod $backend {
@@ -279,6 +404,16 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn malformed_messages_go_to_the_dlq() {
                 super::malformed_messages_go_to_the_dlq(bus(), $quiet).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn transactional_copy_is_exactly_once() {
+                super::transactional_copy_is_exactly_once(bus(), $quiet).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn group_members_split_the_partitions() {
+                super::group_members_split_the_partitions(bus()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
