@@ -346,7 +346,12 @@ async fn group_members_split_the_partitions(bus: Arc<dyn Bus>) {
     let mut b = bus.subscribe(&group, &[&topic]).await.unwrap();
     let mut seen = HashSet::new();
     let deadline = Instant::now() + Duration::from_secs(90);
-    while seen.len() < 100 || a.assignment().len() + b.assignment().len() < 4 {
+    let split = |a: &dyn Consumer, b: &dyn Consumer| {
+        let (na, nb) = (a.assignment().len(), b.assignment().len());
+        na > 0 && nb > 0 && na + nb == 4
+    };
+    // Until everything is read and the rebalance that hands `b` its share has happened.
+    while seen.len() < 100 || !split(&*a, &*b) {
         assert!(
             Instant::now() < deadline,
             "saw {} of 100; assignments {:?} {:?}",
