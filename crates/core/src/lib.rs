@@ -2,16 +2,19 @@
 //! format. No I/O, no async runtime: everything here is a plain function of its input.
 //!
 //! Module map:
-//! - [`id`]: `Id`, the compact identifier used for transactions, customers, terminals and devices.
-//! - [`codes`]: fixed-size codes (`Currency`, `Country`) and the payment `Channel`.
-//! - [`time`]: event-time helpers; RFC 3339 UTC with milliseconds on the wire.
-//! - [`validate`]: the `Validate` trait and `ValidationError`, which names the field and the value.
-//! - [`transaction`], [`features`], [`score`], [`case`], [`label`]: the contracts of DESIGN.md §3.
-//! - [`handbook`]: the fraud handbook's CSV layout (parse, write, to transactions and labels).
-//! - [`wire`]: JSON encode/decode of any contract type, decode = parse + validate.
+//! - [`id`] — `Id`, the compact identifier used for transactions, customers, terminals and devices.
+//! - [`codes`] — fixed-size codes (`Currency`, `Country`) and the payment `Channel`.
+//! - [`time`] — event-time helpers; RFC 3339 UTC with milliseconds on the wire.
+//! - [`validate`] — the `Validate` trait and `ValidationError`, which names the field and the value.
+//! - [`transaction`], [`features`], [`score`], [`case`], [`label`] — the contracts of DESIGN.md §3.
+//! - [`handbook`] — the fraud handbook's CSV layout (parse, write, to transactions and labels).
+//! - [`wire`] — JSON encode/decode of any contract type, decode = parse + validate.
+//! - [`engine`] — the feature engine, a pure `(state, event) → features` machine over exact
+//!   event-time windows (feature sets `handbook` and `velocity`).
 
 pub mod case;
 pub mod codes;
+pub mod engine;
 pub mod features;
 pub mod handbook;
 pub mod id;

@@ -1,0 +1,264 @@
+//! The fraud handbook's 14 features (`shared/data/handbook/README.md`, handbook chapter 3.3).
+//!
+//! - weekend and night flags of the transaction time (UTC);
+//! - per customer, for N ∈ {1, 7, 30} days: the number and mean amount of the customer's
+//!   transactions in `(t − N d, t]`, the current one included;
+//! - per terminal, for N ∈ {1, 7, 30}: the number of the terminal's transactions in
+//!   `(t − D − N d, t − D]` (D = the label delay, 7 days in the handbook) and the share of them
+//!   known to be frauds at `t`: a label counts once its `labelled_at ≤ t`. 0 when the window is
+//!   empty. When every label arrives exactly D after its transaction, as in the handbook and in
+//!   `fraudwatch process --input`, that is every fraud of the window.
+//!
+//! State: per customer its last 30 days of (time, amount); per terminal its last D + 30 days of
+//! (time, label); and transaction id → (terminal, time) for the transactions a label may still
+//! reach, so a label finds its terminal entry.
+
+use super::calendar::{is_night, is_weekend};
+use super::hash::IdMap;
+use super::slab::Slab;
+use super::window::{Entry, Series};
+use super::{At, DAY_MS, LabelOutcome, Stats, money};
+use crate::label::Label;
+use crate::transaction::Transaction;
+
+const LONGEST: i64 = 30 * DAY_MS;
+
+#[derive(Debug, Clone, Copy)]
+struct Spend {
+    time: i64,
+    seq: u64,
+    micros: i64,
+    /// Running sum of `micros`.
+    cum: i64,
+}
+
+impl Entry for Spend {
+    type Sum = i64;
+    fn time(&self) -> i64 {
+        self.time
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn own(&self) -> i64 {
+        self.micros
+    }
+    fn cum(&self) -> i64 {
+        self.cum
+    }
+    fn set_cum(&mut self, cum: i64) {
+        self.cum = cum;
+    }
+}
+
+/// A terminal's transaction and what is known of its label.
+#[derive(Debug, Clone, Copy)]
+struct Visit {
+    time: i64,
+    seq: u64,
+    /// When its label was learnt; `i64::MAX` while unknown.
+    labelled_at: i64,
+    fraud: bool,
+    /// Running count of recorded frauds.
+    cum: i64,
+}
+
+impl Entry for Visit {
+    type Sum = i64;
+    fn time(&self) -> i64 {
+        self.time
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn own(&self) -> i64 {
+        i64::from(self.fraud && self.labelled_at != i64::MAX)
+    }
+    fn cum(&self) -> i64 {
+        self.cum
+    }
+    fn set_cum(&mut self, cum: i64) {
+        self.cum = cum;
+    }
+}
+
+#[derive(Debug)]
+struct Terminal {
+    visits: Series<Visit>,
+    /// The latest `labelled_at` recorded: a window queried at or after it counts every recorded
+    /// fraud (a running count); before it (a late transaction), the window is scanned.
+    latest_label: i64,
+}
+
+impl Default for Terminal {
+    fn default() -> Self {
+        Self {
+            visits: Series::default(),
+            latest_label: i64::MIN,
+        }
+    }
+}
+
+/// Where a transaction's label goes.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    terminal: u32,
+    time: i64,
+    seq: u64,
+}
+
+/// The handbook set's state.
+#[derive(Debug)]
+pub struct State {
+    delay_ms: i64,
+    customers: Slab<Series<Spend>>,
+    terminals: Slab<Terminal>,
+    targets: IdMap<Target>,
+}
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+impl State {
+    pub fn new(delay_ms: i64) -> Self {
+        Self {
+            delay_ms: delay_ms.max(0),
+            customers: Slab::default(),
+            terminals: Slab::default(),
+            targets: IdMap::default(),
+        }
+    }
+
+    /// Entries of terminals and label targets at or before this time are out of every window.
+    fn terminal_cutoff(&self, at: &At) -> i64 {
+        at.cutoff(self.delay_ms.saturating_add(LONGEST))
+    }
+
+    pub(crate) fn transaction(&mut self, tx: &Transaction, micros: i64, at: At, out: &mut [f64]) {
+        let t = at.time;
+        out[0] = flag(is_weekend(t));
+        out[1] = flag(is_night(t));
+
+        let cutoff = self.terminal_cutoff(&at);
+        let spends = self.customers.entry(&tx.customer_id, Series::default);
+        let slot = self.terminals.slot(&tx.terminal_id, Terminal::default);
+        let terminal = self
+            .terminals
+            .get_mut(slot)
+            .expect("a slot just handed out is live");
+        // Both histories are cold in memory: load their far ends now, so the cache misses
+        // overlap instead of queueing one behind the other.
+        std::hint::black_box((spends.ends(), terminal.visits.ends()));
+
+        spends.evict_through(at.cutoff(LONGEST));
+        let p = spends.insert(Spend {
+            time: t,
+            seq: at.seq,
+            micros,
+            cum: 0,
+        });
+        // Nested windows: each search starts where the shorter one stopped.
+        let end = p + 1;
+        let lo1 = spends.after_back(t - DAY_MS, end);
+        let lo7 = spends.after_back(t - 7 * DAY_MS, lo1);
+        let lo30 = spends.after(t - LONGEST);
+        for (k, lo) in [lo1, lo7, lo30].into_iter().enumerate() {
+            let n = end - lo;
+            out[2 + 2 * k] = n as f64;
+            out[3 + 2 * k] = money::mean(i128::from(spends.sum(lo, end)), n);
+        }
+
+        let visits = &mut terminal.visits;
+        visits.evict_through(cutoff);
+        visits.insert(Visit {
+            time: t,
+            seq: at.seq,
+            labelled_at: i64::MAX,
+            fraud: false,
+            cum: 0,
+        });
+        let end = t - self.delay_ms;
+        let hi = visits.after_back(end, visits.len());
+        let lo1 = visits.after_back(end - DAY_MS, hi);
+        let lo7 = visits.after_back(end - 7 * DAY_MS, lo1);
+        let lo30 = visits.after(end - LONGEST);
+        for (k, lo) in [lo1, lo7, lo30].into_iter().enumerate() {
+            let frauds = if terminal.latest_label <= t {
+                visits.sum(lo, hi)
+            } else {
+                visits
+                    .range(lo..hi)
+                    .filter(|v| v.fraud && v.labelled_at <= t)
+                    .count() as i64
+            };
+            let n = hi - lo;
+            out[8 + 2 * k] = n as f64;
+            out[9 + 2 * k] = if n == 0 {
+                0.0
+            } else {
+                frauds as f64 / n as f64
+            };
+        }
+        self.targets.insert(
+            tx.transaction_id.clone(),
+            Target {
+                terminal: slot,
+                time: t,
+                seq: at.seq,
+            },
+        );
+    }
+
+    pub(crate) fn label(&mut self, label: &Label, at: At) -> LabelOutcome {
+        let cutoff = self.terminal_cutoff(&at);
+        let Some(target) = self.targets.get(&label.transaction_id) else {
+            return LabelOutcome::NoWindow;
+        };
+        if target.time <= cutoff {
+            return LabelOutcome::NoWindow;
+        }
+        let Some(terminal) = self.terminals.get_mut(target.terminal) else {
+            return LabelOutcome::NoWindow;
+        };
+        let Some(i) = terminal.visits.find((target.time, target.seq)) else {
+            return LabelOutcome::NoWindow;
+        };
+        terminal.visits.update(i, |v| {
+            v.labelled_at = at.time;
+            v.fraud = label.is_fraud;
+        });
+        terminal.latest_label = terminal.latest_label.max(at.time);
+        LabelOutcome::Recorded
+    }
+
+    pub(crate) fn sweep(&mut self, floor: i64) {
+        let customer_cut = floor.saturating_sub(LONGEST);
+        self.customers.retain(|s| {
+            s.evict_through(customer_cut);
+            !s.is_empty()
+        });
+        let terminal_cut = floor.saturating_sub(self.delay_ms.saturating_add(LONGEST));
+        // Targets go in the same sweep as their terminals: a target's time is at most its
+        // terminal's newest visit, so no live target points at a freed slot.
+        self.targets.retain(|_, t| t.time > terminal_cut);
+        self.terminals.retain(|term| {
+            term.visits.evict_through(terminal_cut);
+            !term.visits.is_empty()
+        });
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            customers: self.customers.len(),
+            terminals: self.terminals.len(),
+            entries: self.customers.values().map(Series::len).sum::<usize>()
+                + self
+                    .terminals
+                    .values()
+                    .map(|t| t.visits.len())
+                    .sum::<usize>(),
+            label_targets: self.targets.len(),
+        }
+    }
+}
