@@ -53,9 +53,9 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate synthetic transactions or replay a dataset onto the bus.
-    Generate,
+    Generate(Box<crate::generate::GenerateArgs>),
     /// Turn transactions into features over exact per-customer windows.
-    Process,
+    Process(ProcessArgs),
     /// Score features, decide allow / review / block, open cases.
     Score,
     /// Serve the REST API for scoring and case work.
@@ -81,8 +81,8 @@ pub enum Command {
 impl Command {
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Generate => "generate",
-            Command::Process => "process",
+            Command::Generate(_) => "generate",
+            Command::Process(_) => "process",
             Command::Score => "score",
             Command::Serve => "serve",
             Command::Monitor => "monitor",
@@ -95,4 +95,27 @@ impl Command {
             Command::Config => "config",
         }
     }
+}
+
+/// `fraudwatch process`. With `--input`, the file mode: a CSV file in the fraud handbook's
+/// layout in, features out.
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Transactions file in the fraud handbook's CSV layout, plain or gzip (file mode).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+    /// Features CSV written by the file mode; `-` or absent: standard output.
+    #[arg(long, value_name = "FILE", requires = "input")]
+    pub out: Option<std::path::PathBuf>,
+    /// Feature set: handbook (the fraud handbook's 14) or velocity (alias default).
+    #[arg(long, value_name = "SET", default_value = "velocity")]
+    pub feature_set: fraudwatch_core::engine::FeatureSet,
+    /// Labels are known this many days after their transaction: file mode delivers each row's
+    /// label then, and the handbook's terminal windows end this long before the transaction.
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub labels_delay_days: u32,
+    /// Events up to this many seconds older than the newest one are still placed exactly;
+    /// older ones are refused (in file mode: an error naming the line).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lateness_secs: u64,
 }

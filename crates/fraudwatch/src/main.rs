@@ -6,10 +6,14 @@
 //! - [`logging`] — `tracing` output, text or JSON, on stderr.
 //! - [`setup`] — creates the pipeline's topics and migrates the case store.
 //! - [`demo`] — the embedded mode, everything in one process.
+//! - [`generate`] — `fraudwatch generate`, synthetic or replayed transactions to a file or the bus.
+//! - [`process`] — `fraudwatch process`, transactions to features (file mode).
 
 mod cli;
 mod demo;
+mod generate;
 mod logging;
+mod process;
 mod settings;
 mod setup;
 
@@ -57,6 +61,8 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
         }
         Command::Setup => setup::run(&settings).await.map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Generate(args) => generate::run(*args, &settings).await,
+        Command::Process(args) => process::run(args).await,
         stub => {
             eprintln!("fraudwatch {}: not implemented yet", stub.name());
             Ok(ExitCode::from(3))

@@ -28,7 +28,7 @@ fn text(o: &Output) -> String {
 fn stubbed_stages_fail_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     for stage in [
-        "generate", "process", "score", "serve", "monitor", "retrain", "train", "evaluate", "bench",
+        "process", "score", "serve", "monitor", "retrain", "train", "evaluate", "bench",
     ] {
         let o = fraudwatch(&[stage], dir.path());
         assert_eq!(o.status.code(), Some(3), "{stage}: {}", text(&o));
