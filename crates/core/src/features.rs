@@ -8,6 +8,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::engine::FeatureSpec;
 use crate::id::Id;
 use crate::time::{self, Timestamp};
 use crate::transaction::check_plausible_time;
@@ -33,6 +34,41 @@ impl Validate for FeatureVector {
         check_plausible_time("timestamp", &self.timestamp)?;
         check_plausible_time("ingested_at", &self.ingested_at)?;
         self.features.validate()
+    }
+}
+
+/// A feature vector borrowed from the engine's buffers: serialises exactly as [`FeatureVector`]
+/// does, without building one (no per-feature name strings on the hot path).
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureVectorRef<'a> {
+    pub transaction_id: &'a Id,
+    pub customer_id: &'a Id,
+    pub timestamp: &'a Timestamp,
+    pub specs: &'a [FeatureSpec],
+    pub values: &'a [f64],
+    pub ingested_at: &'a Timestamp,
+}
+
+impl Serialize for FeatureVectorRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Values<'a>(&'a [FeatureSpec], &'a [f64]);
+        impl Serialize for Values<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (spec, value) in self.0.iter().zip(self.1) {
+                    map.serialize_entry(spec.name, value)?;
+                }
+                map.end()
+            }
+        }
+        let mut st = s.serialize_struct("FeatureVector", 5)?;
+        st.serialize_field("transaction_id", self.transaction_id)?;
+        st.serialize_field("customer_id", self.customer_id)?;
+        st.serialize_field("timestamp", &time::format(self.timestamp))?;
+        st.serialize_field("features", &Values(self.specs, self.values))?;
+        st.serialize_field("ingested_at", &time::format(self.ingested_at))?;
+        st.end()
     }
 }
 
@@ -149,6 +185,35 @@ mod tests {
         assert_eq!(
             back.features.names().collect::<Vec<_>>(),
             ["z_amount", "a_count_5m"]
+        );
+    }
+
+    #[test]
+    fn the_borrowed_form_encodes_as_the_owned_one() {
+        use crate::engine::FeatureKind;
+        let v = sample();
+        let specs = [
+            FeatureSpec {
+                name: "z_amount",
+                kind: FeatureKind::Real,
+            },
+            FeatureSpec {
+                name: "a_count_5m",
+                kind: FeatureKind::Count,
+            },
+        ];
+        let values: Vec<f64> = v.features.values().collect();
+        let borrowed = FeatureVectorRef {
+            transaction_id: &v.transaction_id,
+            customer_id: &v.customer_id,
+            timestamp: &v.timestamp,
+            specs: &specs,
+            values: &values,
+            ingested_at: &v.ingested_at,
+        };
+        assert_eq!(
+            serde_json::to_string(&borrowed).unwrap(),
+            serde_json::to_string(&v).unwrap()
         );
     }
 

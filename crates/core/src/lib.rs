@@ -27,7 +27,7 @@ pub mod wire;
 
 pub use case::{AuditEntry, Case, CaseError, CaseStatus, CaseUpdate, Note, Outcome};
 pub use codes::{Channel, Country, Currency};
-pub use features::{FeatureVector, Features};
+pub use features::{FeatureVector, FeatureVectorRef, Features};
 pub use id::Id;
 pub use label::{Label, LabelSource};
 pub use score::{Decision, Reason, Score};

@@ -71,7 +71,7 @@ pub enum Command {
     /// Measure the pipeline's throughput and latency.
     Bench,
     /// Run the whole pipeline in one process (embedded mode).
-    Demo,
+    Demo(DemoArgs),
     /// Create the pipeline's topics on the bus and migrate the case store.
     Setup,
     /// Print the effective configuration (all layers merged) as TOML.
@@ -90,7 +90,7 @@ impl Command {
             Command::Train => "train",
             Command::Evaluate => "evaluate",
             Command::Bench => "bench",
-            Command::Demo => "demo",
+            Command::Demo(_) => "demo",
             Command::Setup => "setup",
             Command::Config => "config",
         }
@@ -118,4 +118,18 @@ pub struct ProcessArgs {
     /// older ones are refused (in file mode: an error naming the line).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub lateness_secs: u64,
+}
+
+/// The embedded demo's world.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Days of event time to generate.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: u32,
+    /// Customers in the generated world.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub customers: u32,
+    /// Seed of the generated world (same seed, same world).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }

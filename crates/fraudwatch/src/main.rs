@@ -60,7 +60,9 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
         Command::Setup => setup::run(&settings).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo => demo::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(&settings, &args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate::run(*args, &settings).await,
         Command::Process(args) => process::run(args).await,
         stub => {

@@ -41,16 +41,41 @@ fn stubbed_stages_fail_and_say_so() {
 }
 
 #[test]
-fn demo_runs_on_embedded_defaults_and_is_honest() {
+fn demo_runs_the_embedded_pipeline_and_is_honest() {
     let dir = tempfile::tempdir().unwrap();
-    let o = fraudwatch(&["demo"], dir.path());
+    let o = fraudwatch(&["demo", "--days", "2", "--customers", "500"], dir.path());
     assert!(o.status.success(), "{}", text(&o));
-    let out = text(&o);
-    assert!(out.contains("bus memory:// (10 topics)"), "{out}");
-    assert!(out.contains("not implemented yet"), "{out}");
+    let out = String::from_utf8(o.stdout).unwrap();
+    let number_after = |label: &str| -> u64 {
+        let rest = &out[out
+            .find(label)
+            .unwrap_or_else(|| panic!("no {label:?} in {out}"))
+            + label.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let generated = number_after("generate: ");
+    assert!(generated > 100, "{out}");
+    assert_eq!(
+        number_after("process:  "),
+        generated,
+        "one feature vector per transaction: {out}"
+    );
+    assert!(out.contains("not implemented yet: score"), "{out}");
     assert!(
         dir.path().join("fraudwatch.db").exists(),
         "the embedded store is created"
+    );
+    let o = fraudwatch(&["--bus", "kafka://127.0.0.1:9092", "demo"], dir.path());
+    assert!(
+        !o.status.success() && text(&o).contains("embedded"),
+        "{}",
+        text(&o)
+    );
+    let o = fraudwatch(&["demo", "--days", "0"], dir.path());
+    assert!(
+        !o.status.success() && text(&o).contains("--days"),
+        "{}",
+        text(&o)
     );
 }
 

@@ -1,0 +1,246 @@
+//! The processor over each bus backend: `memory://` and the real Kafka broker on loopback
+//! (`FW_KAFKA_URL`, default `kafka://127.0.0.1:9092`; never skipped). The first 2,000 rows of the
+//! fraud handbook's data, with two undecodable messages among them, go through the processor; the
+//! features topic must hold exactly one vector per transaction, equal to the engine's own
+//! in-order computation, and the dead-letter topic the two bad messages with their reasons.
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fraudwatch_bus::topics::dlq_topic;
+use fraudwatch_bus::{Bus, DeadLetter, Record, TopicSpec};
+use fraudwatch_core::engine::DAY_MS;
+use fraudwatch_core::engine::{Engine, EngineConfig, FeatureSet};
+use fraudwatch_core::handbook::Row;
+use fraudwatch_core::{FeatureVector, Transaction, decode, encode, time};
+use fraudwatch_generator::HandbookFile;
+use fraudwatch_processor::{Counters, ProcessorConfig, Topics, run};
+
+const ROWS: usize = 2000;
+
+fn handbook_dir() -> PathBuf {
+    std::env::var("FW_HANDBOOK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/handbook")
+        })
+}
+
+fn handbook_rows(n: usize) -> Vec<Row> {
+    let path = handbook_dir().join("transactions.csv.gz");
+    let file =
+        HandbookFile::open(&path).unwrap_or_else(|e| panic!("the handbook data is needed: {e}"));
+    file.take(n).map(Result::unwrap).collect()
+}
+
+fn handbook_transactions() -> Vec<Transaction> {
+    handbook_rows(ROWS).iter().map(Row::transaction).collect()
+}
+
+fn config(prefix: &str) -> ProcessorConfig {
+    ProcessorConfig {
+        engine: EngineConfig::new(FeatureSet::Handbook),
+        topics: Topics::with_prefix(prefix),
+        group: format!("{prefix}processor"),
+        transactional_id: format!("{prefix}processor-1"),
+        max_batch: 500,
+        poll_wait: Duration::from_millis(200),
+    }
+}
+
+async fn read_all(bus: &dyn Bus, topic: &str, n: usize) -> Vec<Vec<u8>> {
+    let mut c = bus
+        .subscribe(&format!("{topic}-reader"), &[topic])
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut got = Vec::new();
+    while got.len() < n && Instant::now() < deadline {
+        got.extend(
+            c.poll(n, Duration::from_millis(300))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.payload.to_vec()),
+        );
+    }
+    // Anything more would be a duplicate.
+    got.extend(
+        c.poll(n, Duration::from_secs(2))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.payload.to_vec()),
+    );
+    got
+}
+
+async fn features_match_the_engine_exactly_once(bus: Arc<dyn Bus>, prefix: &str) {
+    let cfg = config(prefix);
+    let topics = &cfg.topics;
+    let mut specs: Vec<TopicSpec> = Vec::new();
+    for t in [&topics.transactions, &topics.labels, &topics.features] {
+        // One partition: the stream keeps event-time order across customers, as the handbook's
+        // terminal windows and the lateness watermark need.
+        specs.extend(TopicSpec::with_dlq(t, 1));
+    }
+    bus.create_topics(&specs).await.unwrap();
+
+    let txs = handbook_transactions();
+    let mut payloads: Vec<Vec<u8>> = txs.iter().map(encode).collect();
+    payloads.insert(700, b"{not json".to_vec());
+    // A copy of a real transaction with a negative amount, just before it.
+    payloads.insert(
+        1400,
+        String::from_utf8(encode(&txs[1400]))
+            .unwrap()
+            .replace("\"amount\":", "\"amount\":-")
+            .into_bytes(),
+    );
+    let records: Vec<Record<'_>> = payloads.iter().map(|p| Record::new(b"k", p)).collect();
+    bus.produce(&topics.transactions, &records).await.unwrap();
+
+    let counters = Counters::default();
+    let done = async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while counters.transactions() + counters.dead_letters() < payloads.len() as u64 {
+            assert!(Instant::now() < deadline, "processor stalled: {counters}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    run(&*bus, &cfg, &counters, done).await.unwrap();
+    assert_eq!(
+        (counters.transactions(), counters.dead_letters()),
+        (ROWS as u64, 2),
+        "{counters}"
+    );
+
+    let mut engine = Engine::new(EngineConfig::new(FeatureSet::Handbook));
+    let mut expected = vec![0.0; engine.width()];
+    let features = read_all(&*bus, &topics.features, ROWS).await;
+    let mut got = features.iter().map(|p| decode::<FeatureVector>(p).unwrap());
+    for (i, tx) in txs.iter().enumerate() {
+        engine.transaction(tx, &mut expected).unwrap();
+        let v = got
+            .next()
+            .unwrap_or_else(|| panic!("no vector for row {i}"));
+        assert_eq!(v.transaction_id, tx.transaction_id);
+        assert_eq!(v.features.values().collect::<Vec<_>>(), expected, "row {i}");
+        assert_eq!(
+            v.features.names().collect::<Vec<_>>(),
+            engine.specs().iter().map(|s| s.name).collect::<Vec<_>>()
+        );
+    }
+    assert!(
+        got.next().is_none(),
+        "one vector per transaction, no duplicates"
+    );
+
+    let letters: Vec<DeadLetter> = read_all(&*bus, &dlq_topic(&topics.transactions), 2)
+        .await
+        .iter()
+        .map(|p| serde_json::from_slice(p).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 2);
+    assert!(
+        letters[0].reason.contains("malformed JSON"),
+        "{}",
+        letters[0].reason
+    );
+    assert!(
+        letters[1].reason.contains("amount"),
+        "{}",
+        letters[1].reason
+    );
+}
+
+fn unique(backend: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("fwtest-proc-{backend}-{}-{nanos}.", std::process::id())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_features_match_the_engine_exactly_once() {
+    let bus = fraudwatch_bus::open("memory://").unwrap();
+    features_match_the_engine_exactly_once(bus, &unique("memory")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_features_match_the_engine_exactly_once() {
+    let url = std::env::var("FW_KAFKA_URL").unwrap_or_else(|_| "kafka://127.0.0.1:9092".into());
+    let bus = fraudwatch_bus::open(&url).unwrap();
+    features_match_the_engine_exactly_once(bus, &unique("kafka")).await;
+}
+
+/// Labels read long before the transactions they concern (here: all of them first) still count
+/// only from their time on: nine days of the handbook's data, labels 7 days late, give the
+/// handbook's own features (its golden file) on every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_read_early_wait_for_their_time() {
+    use std::io::BufRead;
+    const NINE_DAYS: usize = 86_000; // rows 0..86,000 end on day 8; no reordered same-second pair among them
+    let rows = handbook_rows(NINE_DAYS);
+    let bus = fraudwatch_bus::open("memory://").unwrap();
+    let cfg = config(&unique("labels"));
+    let topics = &cfg.topics;
+    let mut specs = Vec::new();
+    for t in [&topics.transactions, &topics.labels, &topics.features] {
+        specs.extend(TopicSpec::with_dlq(t, 1));
+    }
+    bus.create_topics(&specs).await.unwrap();
+    let labels: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|r| {
+            encode(
+                &r.label(time::from_millis(r.timestamp.timestamp_millis() + 7 * DAY_MS).unwrap()),
+            )
+        })
+        .collect();
+    let txs: Vec<Vec<u8>> = rows.iter().map(|r| encode(&r.transaction())).collect();
+    for (topic, payloads) in [(&topics.labels, &labels), (&topics.transactions, &txs)] {
+        let records: Vec<Record<'_>> = payloads.iter().map(|p| Record::new(b"k", p)).collect();
+        bus.produce(topic, &records).await.unwrap();
+    }
+    let counters = Counters::default();
+    let done = async {
+        while counters.transactions() < NINE_DAYS as u64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(300), run(&*bus, &cfg, &counters, done))
+        .await
+        .expect("processor stalled")
+        .unwrap();
+    assert_eq!(counters.dead_letters(), 0, "{counters}");
+    assert!(
+        counters.labels() > 15_000 && counters.waiting_labels() > 0,
+        "labels wait for their time: {counters}"
+    );
+
+    let golden =
+        std::fs::File::open(handbook_dir().join("features-golden-2018-04.csv.gz")).unwrap();
+    let mut golden = std::io::BufReader::new(flate2::read::GzDecoder::new(golden))
+        .lines()
+        .skip(1);
+    let features = read_all(&*bus, &topics.features, NINE_DAYS).await;
+    assert_eq!(features.len(), NINE_DAYS);
+    for (i, payload) in features.iter().enumerate() {
+        let v = decode::<FeatureVector>(payload).unwrap();
+        let line = golden.next().unwrap().unwrap();
+        let mut want = line.split(',');
+        assert_eq!(want.next(), Some(v.transaction_id.as_str()), "row {i}");
+        for (got, want) in v.features.values().zip(want) {
+            let want: f64 = want.parse().unwrap();
+            assert!(
+                (got - want).abs() < 1e-9,
+                "row {i}: {got} vs {want} in {line}"
+            );
+        }
+    }
+}
