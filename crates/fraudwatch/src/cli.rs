@@ -124,7 +124,7 @@ pub struct ProcessArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Days of event time to generate.
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=366))]
     pub days: u32,
     /// Customers in the generated world.
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
