@@ -131,8 +131,8 @@ fn config(args: &GenerateArgs) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
-/// The file format of `--out`, and a check that the events fit it.
-fn file_format(args: &GenerateArgs, path: &Path, cfg: Option<&Config>) -> anyhow::Result<Format> {
+/// The file format of `--out`.
+fn file_format(args: &GenerateArgs, path: &Path) -> anyhow::Result<Format> {
     let format = match args.format.or_else(|| Format::from_path(path)) {
         Some(f) => f,
         None => bail!(
@@ -140,16 +140,6 @@ fn file_format(args: &GenerateArgs, path: &Path, cfg: Option<&Config>) -> anyhow
             path.display()
         ),
     };
-    if let (Format::Csv, Some(cfg)) = (format, cfg) {
-        let r = cfg.rates;
-        if r.card_testing + r.account_takeover + r.merchant_collusion > 0.0 {
-            bail!(
-                "--out {}: the handbook CSV layout has fraud scenarios 1 to 3 only; card_testing, \
-                 account_takeover and merchant_collusion need .jsonl (or set their --scenario-rate to 0)",
-                path.display()
-            );
-        }
-    }
     Ok(format)
 }
 
@@ -253,7 +243,7 @@ pub async fn run(
     args: GenerateArgs,
     settings: &Settings,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let (source, cfg, measure, origin_ms) = match &args.replay {
+    let (source, measure, origin_ms) = match &args.replay {
         Some(path) => {
             let replay = Replay::open(path)?;
             let measure = match (args.count, args.duration) {
@@ -261,7 +251,7 @@ pub async fn run(
                 (None, Some(ms)) => Measure::Wall(Duration::from_millis(ms as u64)),
                 _ => Measure::Bytes(replay.bytes_read(), replay.position().1),
             };
-            (Source::Replay(replay), None, measure, None)
+            (Source::Replay(replay), measure, None)
         }
         None => {
             let cfg = config(&args)?;
@@ -276,8 +266,7 @@ pub async fn run(
             };
             let origin = cfg.start_ms;
             (
-                Source::World(Box::new(World::new(cfg.clone())?)),
-                Some(cfg),
+                Source::World(Box::new(World::new(cfg)?)),
                 measure,
                 Some(origin),
             )
@@ -346,7 +335,7 @@ pub async fn run(
     let to_stdout = args.out.as_deref() == Some(Path::new("-"));
     let summary = match &args.out {
         Some(path) => {
-            let format = file_format(&args, path, cfg.as_ref())?;
+            let format = file_format(&args, path)?;
             extra.push(("output", json_string(&path.display().to_string())));
             tokio::task::block_in_place(|| -> anyhow::Result<Summary> {
                 if to_stdout {

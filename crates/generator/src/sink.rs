@@ -16,7 +16,7 @@ use crate::tx::{Event, Tx};
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// The handbook's CSV layout (its nine columns; scenarios 1 to 3 only).
+    /// The handbook's CSV layout (its nine columns; scenario codes 4 to 6 extend it).
     Csv,
     /// One JSON object a line: the wire-format transaction plus `is_fraud` and `fraud_scenario`.
     Jsonl,

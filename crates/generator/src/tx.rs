@@ -55,12 +55,7 @@ impl Scenario {
     pub fn name(self) -> Option<&'static str> {
         match self {
             Scenario::Genuine => None,
-            Scenario::AmountOver220 | Scenario::CompromisedTerminal | Scenario::CompromisedCard => {
-                handbook::scenario_name(self as u8)
-            }
-            Scenario::CardTesting => Some("card_testing"),
-            Scenario::AccountTakeover => Some("account_takeover"),
-            Scenario::MerchantCollusion => Some("merchant_collusion"),
+            fraud => handbook::scenario_name(fraud as u8),
         }
     }
 
@@ -71,19 +66,14 @@ impl Scenario {
             .find(|s| s.name() == Some(name))
     }
 
-    /// The handbook CSV code (0 to 3); `None` for the scenarios the handbook does not have.
-    pub fn handbook_code(self) -> Option<u8> {
-        (self <= Scenario::CompromisedCard).then_some(self as u8)
+    /// The code in the handbook CSV layout's `tx_fraud_scenario` (0 to 3 the handbook's, 4 to 6
+    /// fraudwatch's extension, see `fraudwatch_core::handbook::scenario_name`).
+    pub fn handbook_code(self) -> u8 {
+        self as u8
     }
 
     pub fn from_handbook_code(code: u8) -> Option<Scenario> {
-        match code {
-            0 => Some(Scenario::Genuine),
-            1 => Some(Scenario::AmountOver220),
-            2 => Some(Scenario::CompromisedTerminal),
-            3 => Some(Scenario::CompromisedCard),
-            _ => None,
-        }
+        Scenario::ALL.get(usize::from(code)).copied()
     }
 
     pub fn index(self) -> usize {
@@ -217,14 +207,14 @@ mod tests {
         for s in Scenario::FRAUDS {
             assert_eq!(Scenario::from_name(s.name().unwrap()), Some(s));
         }
-        for code in 0..=3 {
+        for code in 0..=6 {
             assert_eq!(
                 Scenario::from_handbook_code(code).unwrap().handbook_code(),
-                Some(code)
+                code
             );
         }
-        assert_eq!(Scenario::CardTesting.handbook_code(), None);
-        assert_eq!(Scenario::from_handbook_code(4), None);
+        assert_eq!(Scenario::CardTesting.handbook_code(), 4);
+        assert_eq!(Scenario::from_handbook_code(7), None);
         assert_eq!(Scenario::from_name("genuine"), None);
     }
 }
