@@ -5,7 +5,7 @@
 //! members, committed positions that a new member resumes from. A partition drops the messages that
 //! every group reading it has committed, so memory stays bounded while consumers keep up.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -246,7 +246,8 @@ impl MemoryConsumer {
     fn take(&mut self, max: usize) -> Option<Vec<Message>> {
         let st = self.bus.lock();
         let g = st.groups.get(&self.group)?;
-        let mut owned = HashMap::new();
+        // Sorted, so a poll takes partitions in a fixed order: same input, same batches.
+        let mut owned = BTreeMap::new();
         for (topic, i) in g.owned(self.member, &self.topics, &st.topics) {
             let key = (topic.to_string(), i);
             let p = &st.topics.get(topic)?[i as usize];
