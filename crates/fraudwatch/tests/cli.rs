@@ -3,26 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-use std::process::{Command, Output};
+mod common;
 
-fn fraudwatch(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FRAUDWATCH_CONFIG")
-        .env_remove("FRAUDWATCH_BUS_URL")
-        .env_remove("FRAUDWATCH_STORE_URL")
-        .output()
-        .unwrap()
-}
+use common::{fraudwatch, text};
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::process::Command;
 
 #[test]
 fn stubbed_stages_fail_and_say_so() {

@@ -3,29 +3,14 @@
 //! The handbook data live in `shared/data/handbook` beside the repository (or `$FW_HANDBOOK_DIR`);
 //! when they are missing the tests that need them fail.
 
+mod common;
+
+use common::{fraudwatch, handbook_dir, text};
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fraudwatch_core::handbook::{HEADER, Row};
-
-fn fraudwatch(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FRAUDWATCH_CONFIG")
-        .env_remove("FRAUDWATCH_BUS_URL")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The JSON summary a successful run prints last on stdout.
 fn summary(o: &Output) -> serde_json::Value {
@@ -33,20 +18,6 @@ fn summary(o: &Output) -> serde_json::Value {
     let out = String::from_utf8_lossy(&o.stdout);
     let line = out.lines().last().expect("a summary line");
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
-}
-
-fn handbook_file() -> PathBuf {
-    let dir = std::env::var_os("FW_HANDBOOK_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/handbook"),
-        PathBuf::from,
-    );
-    let f = dir.join("transactions.csv.gz");
-    assert!(
-        f.is_file(),
-        "the handbook data are missing: {} not found (set FW_HANDBOOK_DIR)",
-        f.display()
-    );
-    f
 }
 
 #[test]
@@ -130,7 +101,7 @@ fn same_seed_and_flags_give_identical_bytes() {
 #[test]
 fn a_replay_writes_the_handbook_rows_back_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let src = handbook_file();
+    let src = handbook_dir(&["transactions.csv.gz"]).join("transactions.csv.gz");
     let o = fraudwatch(
         &[
             "generate",

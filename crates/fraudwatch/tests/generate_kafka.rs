@@ -3,9 +3,12 @@
 //! `kafka://127.0.0.1:9092`): every transaction and label arrives, keyed by customer, in the file's
 //! order per customer. Without a broker the test fails; it never skips.
 
+mod common;
+
+use common::{handbook_dir, kafka_url};
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,24 +20,6 @@ use fraudwatch_core::{Label, Transaction, decode};
 /// docs/generator.md).
 const ROWS: usize = 30_000;
 const DELAY_MS: i64 = 7 * 86_400_000;
-
-fn kafka_url() -> String {
-    std::env::var("FW_KAFKA_URL").unwrap_or_else(|_| "kafka://127.0.0.1:9092".into())
-}
-
-fn handbook_file() -> PathBuf {
-    let dir = std::env::var_os("FW_HANDBOOK_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/handbook"),
-        PathBuf::from,
-    );
-    let f = dir.join("transactions.csv.gz");
-    assert!(
-        f.is_file(),
-        "the handbook data are missing: {} not found (set FW_HANDBOOK_DIR)",
-        f.display()
-    );
-    f
-}
 
 async fn consume(consumer: &mut dyn Consumer, n: usize) -> Vec<Message> {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -78,7 +63,7 @@ fn by_key<T>(messages: &[Message], decode_one: impl Fn(&[u8]) -> T) -> HashMap<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_of_the_handbook_file_into_kafka_keeps_every_event_in_order_per_customer() {
-    let src = handbook_file();
+    let src = handbook_dir(&["transactions.csv.gz"]).join("transactions.csv.gz");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -4,29 +4,16 @@
 //! compares every row with the handbook's own features. The data live in `shared/data/handbook`
 //! beside the repository (or in `$FW_HANDBOOK_DIR`); when they are missing the test fails.
 
+mod common;
+
+use common::{fraudwatch, handbook_dir, text};
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 const APRIL_ROWS: usize = 288_062;
 /// The three same-second pairs of April that the handbook processed in reverse id order.
 const REVERSED_PAIRS: [u64; 6] = [121_453, 121_454, 163_831, 163_832, 174_806, 174_807];
-
-fn handbook_dir() -> PathBuf {
-    let dir = std::env::var_os("FW_HANDBOOK_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/handbook"),
-        PathBuf::from,
-    );
-    for f in ["transactions.csv.gz", "features-golden-2018-04.csv.gz"] {
-        assert!(
-            dir.join(f).is_file(),
-            "the handbook data are missing: {} not found (set FW_HANDBOOK_DIR to the folder holding \
-             transactions.csv.gz and features-golden-2018-04.csv.gz)",
-            dir.join(f).display()
-        );
-    }
-    dir
-}
 
 fn gz_lines(path: &Path) -> impl Iterator<Item = String> + use<> {
     let file = std::fs::File::open(path).expect("the file was found above");
@@ -35,26 +22,9 @@ fn gz_lines(path: &Path) -> impl Iterator<Item = String> + use<> {
         .map(|l| l.expect("a readable gzip text file"))
 }
 
-fn fraudwatch(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FRAUDWATCH_CONFIG")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn handbook_features_match_the_golden_file() {
-    let data = handbook_dir();
+    let data = handbook_dir(&["transactions.csv.gz", "features-golden-2018-04.csv.gz"]);
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("april.csv");
     let mut w = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
