@@ -161,9 +161,78 @@ impl Bus for KafkaBus {
             transactional: true,
         }))
     }
+
+    async fn read_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        until: i64,
+        f: &mut (dyn for<'m> FnMut(&'m [Message]) + Send),
+    ) -> Result<(), BusError> {
+        if until <= 0 {
+            return Ok(());
+        }
+        self.read_partition_until(topic, partition, until, f).await
+    }
 }
 
 impl KafkaBus {
+    /// Reads one partition outside any group (assigned, never committing) until `until`.
+    async fn read_partition_until(
+        &self,
+        topic: &str,
+        partition: i32,
+        until: i64,
+        f: &mut (dyn for<'m> FnMut(&'m [Message]) + Send),
+    ) -> Result<(), BusError> {
+        let mut c = self.config.clone();
+        c.set(
+            "group.id",
+            format!("fraudwatch-reader-{}", std::process::id()),
+        );
+        c.set("enable.auto.commit", "false");
+        set_default(&mut c, "isolation.level", "read_committed");
+        let consumer: StreamConsumer = c
+            .create()
+            .map_err(BusError::kafka("creating a partition reader"))?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(BusError::kafka("assigning"))?;
+        consumer
+            .assign(&tpl)
+            .map_err(BusError::kafka(format!("assigning {topic}[{partition}]")))?;
+        let mut batch = Vec::with_capacity(1000);
+        loop {
+            // Transaction markers take offsets too, so the end is the reader's position, not the
+            // last message seen.
+            let position = consumer
+                .position()
+                .map_err(BusError::kafka("reading the position"))?;
+            let at = position
+                .find_partition(topic, partition)
+                .map(|e| e.offset());
+            if matches!(at, Some(Offset::Offset(o)) if o >= until) {
+                break;
+            }
+            match tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await {
+                Err(_) => {}
+                Ok(m) => {
+                    let m = m.map_err(BusError::kafka(format!("reading {topic}[{partition}]")))?;
+                    if m.offset() >= until {
+                        break;
+                    }
+                    batch.push(owned(&m));
+                    if batch.len() == 1000 {
+                        f(&batch);
+                        batch.clear();
+                    }
+                }
+            }
+        }
+        f(&batch);
+        Ok(())
+    }
+
     fn consumer(
         &self,
         group: &str,
@@ -379,5 +448,23 @@ impl Consumer for KafkaConsumer {
 
     fn generation(&self) -> u64 {
         self.consumer.context().generation.load(Ordering::SeqCst)
+    }
+
+    async fn committed(&self) -> Result<Vec<(String, i32, i64)>, BusError> {
+        let tpl = self
+            .consumer
+            .committed(TXN_TIMEOUT)
+            .map_err(BusError::kafka("reading committed offsets"))?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .map(|e| {
+                let at = match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => 0,
+                };
+                (e.topic().to_string(), e.partition(), at)
+            })
+            .collect())
     }
 }

@@ -73,6 +73,17 @@ pub trait Bus: Send + Sync + Debug {
         topics: &[&str],
         transactional_id: &str,
     ) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Reads one partition from its oldest retained message up to, not including, offset
+    /// `until`, handing the (committed) messages to `f` a batch at a time. Outside any group: for
+    /// rebuilding state that was computed from a partition before it moved.
+    async fn read_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        until: i64,
+        f: &mut (dyn for<'m> FnMut(&'m [Message]) + Send),
+    ) -> Result<(), BusError>;
 }
 
 /// A record bound for a topic, published by [`Consumer::commit_with`].
@@ -103,6 +114,10 @@ pub trait Consumer: Send {
 
     /// The partitions this member owns now, as (topic, partition).
     fn assignment(&self) -> Vec<(String, i32)>;
+
+    /// The group's committed position (the next offset to read) of each partition this member
+    /// owns; 0 where nothing was committed yet.
+    async fn committed(&self) -> Result<Vec<(String, i32, i64)>, BusError>;
 
     /// Changes whenever a rebalance hands this member partitions: state kept per partition must be
     /// rebuilt when it does (the partitions may have been processed elsewhere meanwhile).
@@ -158,6 +173,7 @@ mod tests {
             "redis://x",
             "memory://?partitions=zero",
             "memory://?partitions=0",
+            "memory://?retention=0",
             "kafka://",
             "nonsense",
         ] {

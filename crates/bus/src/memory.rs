@@ -1,9 +1,10 @@
-//! `memory://[?partitions=N]`: an in-process broker for the embedded mode and for tests.
+//! `memory://[?partitions=N][&retention=M]`: an in-process broker for the embedded mode and tests.
 //!
 //! Same semantics as the Kafka backend where stages can observe them: partitioned logs, keys hashed
 //! as Kafka's Java client does, consumer groups that split a topic's partitions among their live
-//! members, committed positions that a new member resumes from. A partition drops the messages that
-//! every group reading it has committed, so memory stays bounded while consumers keep up.
+//! members, committed positions that a new member resumes from, partitions readable back for
+//! rebuilding state. Like Kafka's size-based retention, a partition keeps its newest `M` messages
+//! (default 2,000,000), so memory stays bounded.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +27,23 @@ struct Inner {
     state: Mutex<State>,
     /// Woken on every produce and every membership change.
     changed: Notify,
-    default_partitions: i32,
+    limits: Limits,
+}
+
+/// Sizes of topics created on the fly and of every partition's log.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    partitions: i32,
+    retention: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            partitions: 4,
+            retention: 2_000_000,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -78,12 +95,13 @@ impl Group {
 }
 
 impl State {
-    /// Appends records to `topic` (created with `default_partitions` if new).
-    fn append(&mut self, topic: &str, batch: &[Record<'_>], default_partitions: i32, now: i64) {
+    /// Appends records to `topic` (created with the default partition count if new), dropping the
+    /// oldest messages beyond the retention.
+    fn append(&mut self, topic: &str, batch: &[Record<'_>], limits: Limits, now: i64) {
         if !self.topics.contains_key(topic) {
             self.topics.insert(
                 topic.to_string(),
-                (0..default_partitions)
+                (0..limits.partitions)
                     .map(|_| Partition::default())
                     .collect(),
             );
@@ -104,61 +122,54 @@ impl State {
                 payload: Bytes::copy_from_slice(r.payload),
                 timestamp_ms: now,
             });
+            if p.log.len() > limits.retention {
+                p.log.pop_front();
+                p.base += 1;
+            }
         }
     }
 
-    /// Records `positions` as `group`'s committed positions, then drops what every group reading
-    /// a partition has committed.
+    /// Records `positions` as `group`'s committed positions.
     fn commit(&mut self, group: &str, positions: &HashMap<(String, i32), i64>) {
-        let Some(g) = self.groups.get_mut(group) else {
-            return;
-        };
-        for (key, &pos) in positions {
-            g.committed.insert(key.clone(), pos);
-        }
-        for (topic, partition) in positions.keys() {
-            let readers = self.groups.values().filter(|g| g.topics.contains(topic));
-            let low = readers
-                .map(|g| {
-                    g.committed
-                        .get(&(topic.clone(), *partition))
-                        .copied()
-                        .unwrap_or(0)
-                })
-                .min();
-            if let (Some(low), Some(p)) = (
-                low,
-                self.topics
-                    .get_mut(topic)
-                    .and_then(|ps| ps.get_mut(*partition as usize)),
-            ) {
-                while p.base < low && p.log.pop_front().is_some() {
-                    p.base += 1;
-                }
+        if let Some(g) = self.groups.get_mut(group) {
+            for (key, &pos) in positions {
+                g.committed.insert(key.clone(), pos);
             }
         }
     }
 }
 
 impl MemoryBus {
-    pub fn new(default_partitions: i32) -> Self {
+    /// A bus whose topics created on the fly get `partitions`, and whose partitions keep their
+    /// newest `retention` messages.
+    pub fn new(partitions: i32, retention: usize) -> Self {
+        let limits = Limits {
+            partitions,
+            retention,
+        };
         Self {
             inner: Arc::new(Inner {
-                default_partitions,
+                limits,
                 ..Default::default()
             }),
         }
     }
 
     pub(crate) fn from_url(url: &url::Url) -> Result<Self, BusError> {
-        let partitions = url_param::<i32>(url, "partitions")?.unwrap_or(4);
+        let bad = |reason: &str| BusError::Url {
+            url: url.to_string(),
+            reason: reason.into(),
+        };
+        let defaults = Limits::default();
+        let partitions = url_param::<i32>(url, "partitions")?.unwrap_or(defaults.partitions);
         if !(1..=1024).contains(&partitions) {
-            return Err(BusError::Url {
-                url: url.to_string(),
-                reason: "partitions must be 1 to 1024".into(),
-            });
+            return Err(bad("partitions must be 1 to 1024"));
         }
-        Ok(Self::new(partitions))
+        let retention = url_param::<usize>(url, "retention")?.unwrap_or(defaults.retention);
+        if retention == 0 {
+            return Err(bad("retention must be at least 1 message"));
+        }
+        Ok(Self::new(partitions, retention))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -188,8 +199,7 @@ impl Bus for MemoryBus {
 
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
         let now = chrono::Utc::now().timestamp_millis();
-        self.lock()
-            .append(topic, batch, self.inner.default_partitions, now);
+        self.lock().append(topic, batch, self.inner.limits, now);
         self.inner.changed.notify_waiters();
         Ok(())
     }
@@ -216,6 +226,32 @@ impl Bus for MemoryBus {
             member,
             positions: HashMap::new(),
         }))
+    }
+
+    async fn read_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        until: i64,
+        f: &mut (dyn for<'m> FnMut(&'m [Message]) + Send),
+    ) -> Result<(), BusError> {
+        let batch: Vec<Message> = {
+            let st = self.lock();
+            let parts = st
+                .topics
+                .get(topic)
+                .ok_or_else(|| BusError::UnknownTopic(topic.to_string()))?;
+            let p = parts.get(partition as usize).ok_or_else(|| {
+                BusError::Other(format!("topic {topic:?} has no partition {partition}"))
+            })?;
+            p.log
+                .iter()
+                .take_while(|m| m.offset < until)
+                .cloned()
+                .collect()
+        };
+        batch.chunks(1000).for_each(|chunk| f(chunk));
+        Ok(())
     }
 
     /// Every commit on this backend is atomic with its outputs, so a transactional consumer is a
@@ -303,12 +339,7 @@ impl Consumer for MemoryConsumer {
             let mut st = self.bus.lock();
             for run in outputs.chunk_by(|a, b| a.topic == b.topic) {
                 let records: Vec<Record<'_>> = run.iter().map(|o| o.record).collect();
-                st.append(
-                    run[0].topic,
-                    &records,
-                    self.bus.inner.default_partitions,
-                    now,
-                );
+                st.append(run[0].topic, &records, self.bus.inner.limits, now);
             }
             st.commit(&self.group, &self.positions);
         }
@@ -336,6 +367,20 @@ impl Consumer for MemoryConsumer {
             .get(&self.group)
             .map_or(0, |g| g.generation)
     }
+
+    async fn committed(&self) -> Result<Vec<(String, i32, i64)>, BusError> {
+        let st = self.bus.lock();
+        let Some(g) = st.groups.get(&self.group) else {
+            return Ok(Vec::new());
+        };
+        Ok(g.owned(self.member, &self.topics, &st.topics)
+            .into_iter()
+            .map(|(t, p)| {
+                let at = g.committed.get(&(t.to_string(), p)).copied().unwrap_or(0);
+                (t.to_string(), p, at)
+            })
+            .collect())
+    }
 }
 
 impl Drop for MemoryConsumer {
@@ -347,5 +392,33 @@ impl Drop for MemoryConsumer {
         }
         drop(st);
         self.bus.inner.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn partitions_keep_their_newest_messages() {
+        let bus = MemoryBus::new(1, 3);
+        bus.create_topics(&[TopicSpec::new("t", 1)]).await.unwrap();
+        let payloads: Vec<[u8; 1]> = (0..5u8).map(|i| [i]).collect();
+        let records: Vec<Record<'_>> = payloads
+            .iter()
+            .map(|p| Record {
+                key: None,
+                payload: p,
+            })
+            .collect();
+        bus.produce("t", &records).await.unwrap();
+        let mut c = bus.subscribe("g", &["t"]).await.unwrap();
+        let got = c.poll(10, Duration::from_millis(10)).await.unwrap();
+        let offsets: Vec<i64> = got.iter().map(|m| m.offset).collect();
+        assert_eq!(
+            offsets,
+            [2, 3, 4],
+            "offsets keep counting; the oldest two are gone"
+        );
     }
 }

@@ -140,7 +140,6 @@ async fn committed_positions_survive_reconnect(bus: Arc<dyn Bus>, quiet: Duratio
     bus.create_topics(&[TopicSpec::new(&topic, 2)])
         .await
         .unwrap();
-    // Joined before anything is produced: the memory bus only drops what all known groups committed.
     let mut other_group = bus.subscribe(&unique("g2"), &[&topic]).await.unwrap();
     produce_transactions(&*bus, &topic, 0..50).await;
 
@@ -387,6 +386,51 @@ async fn group_members_split_the_partitions(bus: Arc<dyn Bus>) {
     }
 }
 
+/// A member knows the group's committed positions of its partitions, and a partition can be read
+/// back up to such a position outside the group (what a processor rebuilding its state does).
+async fn committed_positions_can_be_read_back(bus: Arc<dyn Bus>) {
+    let topic = unique("readback");
+    let group = unique("g");
+    bus.create_topics(&[TopicSpec::new(&topic, 2)])
+        .await
+        .unwrap();
+    produce_transactions(&*bus, &topic, 0..40).await;
+    let mut c = bus
+        .subscribe_transactional(&group, &[&topic], &format!("{group}-t"))
+        .await
+        .unwrap();
+    let first = consume(&mut *c, 40).await;
+    c.commit_with(&[]).await.unwrap();
+    produce_transactions(&*bus, &topic, 40..60).await;
+    consume(&mut *c, 20).await; // read, never committed
+    let committed = c.committed().await.unwrap();
+    assert_eq!(committed.len(), 2, "{committed:?}");
+    let mut reread = Vec::new();
+    for (t, p, until) in committed {
+        assert_eq!(t, topic);
+        let before = reread.len();
+        bus.read_partition(&t, p, until, &mut |batch: &[Message]| {
+            reread.extend_from_slice(batch)
+        })
+        .await
+        .unwrap();
+        assert!(
+            reread[before..]
+                .iter()
+                .all(|m| m.partition == p && m.offset < until)
+        );
+    }
+    let (mut got, mut want) = (ids(&reread), ids(&first));
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "exactly the committed messages");
+    bus.read_partition(&topic, 0, 0, &mut |batch: &[Message]| {
+        assert!(batch.is_empty())
+    })
+    .await
+    .unwrap();
+}
+
 macro_rules! suite {
     ($backend:ident, $open:expr, $quiet:expr) => {
         mod $backend {
@@ -419,6 +463,11 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn group_members_split_the_partitions() {
                 super::group_members_split_the_partitions(bus()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn committed_positions_can_be_read_back() {
+                super::committed_positions_can_be_read_back(bus()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
