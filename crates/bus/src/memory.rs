@@ -250,7 +250,9 @@ impl Bus for MemoryBus {
                 .cloned()
                 .collect()
         };
-        batch.chunks(1000).for_each(|chunk| f(chunk));
+        for chunk in batch.chunks(1000) {
+            f(chunk);
+        }
         Ok(())
     }
 
