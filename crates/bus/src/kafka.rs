@@ -244,6 +244,9 @@ impl KafkaBus {
         set_default(&mut c, "auto.offset.reset", "earliest");
         set_default(&mut c, "isolation.level", "read_committed");
         set_default(&mut c, "session.timeout.ms", "10000");
+        // Range gives one member the same partition numbers of every topic it reads, which keeps
+        // co-partitioned topics (transactions and labels, keyed by customer) together.
+        set_default(&mut c, "partition.assignment.strategy", "range");
         let consumer: StreamConsumer<Rebalances> = c
             .create_with_context(Rebalances::default())
             .map_err(BusError::kafka("creating consumer"))?;

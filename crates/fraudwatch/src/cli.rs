@@ -118,6 +118,29 @@ pub struct ProcessArgs {
     /// older ones are refused (in file mode: an error naming the line).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub lateness_secs: u64,
+    /// Stream mode: consumer group; processes of one group share the partitions.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "fraudwatch-process",
+        conflicts_with = "input"
+    )]
+    pub group: String,
+    /// Stream mode: this process's name in the group, stable across restarts so a restarted
+    /// process fences its predecessor's unfinished transaction (default: the process id).
+    #[arg(long, value_name = "NAME", conflicts_with = "input")]
+    pub instance: Option<String>,
+    /// Stream mode: prefix of the topic names (e.g. for several pipelines on one cluster).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "",
+        conflicts_with = "input"
+    )]
+    pub topic_prefix: String,
+    /// Stream mode: most messages per batch (and per transaction).
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000), conflicts_with = "input")]
+    pub batch: u32,
 }
 
 /// The embedded demo's world.

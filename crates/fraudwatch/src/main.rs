@@ -64,7 +64,7 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate::run(*args, &settings).await,
-        Command::Process(args) => process::run(args).await,
+        Command::Process(args) => process::run(args, &settings).await,
         stub => {
             eprintln!("fraudwatch {}: not implemented yet", stub.name());
             Ok(ExitCode::from(3))

@@ -6,7 +6,8 @@
 //! time L is delivered before any transaction at or after L. Writes `transaction_id` and the
 //! feature set's columns as CSV. It is the streaming engine, event by event, not a batch shortcut.
 //!
-//! The Kafka mode (no `--input`) is not built yet.
+//! Stream mode (no `--input`): the processor (`fraudwatch-processor`) over the configured bus, in a
+//! consumer group, exactly-once, until SIGINT or SIGTERM.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,31 +16,39 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use fraudwatch_core::engine::{DAY_MS, Engine, EngineConfig, FeatureSet, SECOND_MS};
 use fraudwatch_core::{Label, time};
 use fraudwatch_generator::HandbookFile;
 
-use crate::cli::ProcessArgs;
+use fraudwatch_bus::TopicSpec;
+use fraudwatch_processor::{Counters, ProcessorConfig, Topics};
 
-pub async fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
+use crate::cli::ProcessArgs;
+use crate::settings::Settings;
+
+pub async fn run(args: ProcessArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let lateness_ms = i64::try_from(args.lateness_secs)
+        .ok()
+        .and_then(|s| s.checked_mul(SECOND_MS))
+        .context("--lateness-secs is too large")?;
+    let label_delay_ms = i64::from(args.labels_delay_days) * DAY_MS;
     let Some(input) = args.input.clone() else {
-        eprintln!(
-            "fraudwatch process: not implemented yet (Kafka mode); --input FILE runs the file mode"
-        );
-        return Ok(ExitCode::from(3));
+        let engine = EngineConfig {
+            feature_set: args.feature_set,
+            lateness_ms,
+            label_delay_ms,
+        };
+        return stream(&args, engine, settings).await;
     };
     let job = FileJob {
         input,
         out: args.out.clone(),
         feature_set: args.feature_set,
-        label_delay_ms: i64::from(args.labels_delay_days) * DAY_MS,
-        lateness_ms: i64::try_from(args.lateness_secs)
-            .ok()
-            .and_then(|s| s.checked_mul(SECOND_MS))
-            .context("--lateness-secs is too large")?,
+        label_delay_ms,
+        lateness_ms,
     };
     let summary = tokio::task::spawn_blocking(move || job.run())
         .await
@@ -51,6 +60,61 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         "features written"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stream mode: the processor over the configured bus until SIGINT or SIGTERM, which end it
+/// after the batch in hand is committed.
+async fn stream(
+    args: &ProcessArgs,
+    engine: EngineConfig,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
+    let bus = fraudwatch_bus::open(&settings.bus_url).context("opening the bus")?;
+    let instance = args
+        .instance
+        .clone()
+        .unwrap_or_else(|| std::process::id().to_string());
+    let config = ProcessorConfig {
+        engine,
+        topics: Topics::with_prefix(&args.topic_prefix),
+        transactional_id: format!("{}-{instance}", args.group),
+        group: args.group.clone(),
+        max_batch: args.batch as usize,
+        poll_wait: Duration::from_millis(200),
+    };
+    let topics = &config.topics;
+    let specs: Vec<TopicSpec> = [&topics.transactions, &topics.labels, &topics.features]
+        .into_iter()
+        .flat_map(|t| TopicSpec::with_dlq(t, settings.partitions))
+        .collect();
+    bus.create_topics(&specs)
+        .await
+        .context("creating the processor's topics")?;
+    let counters = Counters::default();
+    tracing::info!(bus = %settings.bus_url, group = %config.group, id = %config.transactional_id, set = %config.engine.feature_set, "processing");
+    fraudwatch_processor::run(&*bus, &config, &counters, shutdown_signal()).await?;
+    println!("{counters}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!("stopping after the batch in hand");
 }
 
 /// One run of the file mode.

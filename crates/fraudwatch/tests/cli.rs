@@ -13,7 +13,7 @@ use std::process::Command;
 fn stubbed_stages_fail_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     for stage in [
-        "process", "score", "serve", "monitor", "retrain", "train", "evaluate", "bench",
+        "score", "serve", "monitor", "retrain", "train", "evaluate", "bench",
     ] {
         let o = fraudwatch(&[stage], dir.path());
         assert_eq!(o.status.code(), Some(3), "{stage}: {}", text(&o));

@@ -1,159 +1,142 @@
-//! One polled batch through the engine. Outputs (feature vectors, dead letters) are encoded into
-//! one reused buffer, so a warm processor allocates nothing per event on the happy path.
-//!
-//! Transactions and labels come from two topics, so their interleaving in a batch says nothing
-//! about event time. Labels therefore wait until the transaction stream reaches their
-//! `labelled_at`: a label due at L is given to the engine just before the first transaction at or
-//! after L, exactly as the file mode does, whatever order the topics were read in.
+//! Polled batches through the partitions' states. Outputs (feature vectors, dead letters) are
+//! encoded into one reused buffer, so a warm processor allocates nothing per event on the happy
+//! path.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use fraudwatch_bus::topics::dlq_topic;
 use fraudwatch_bus::{DeadLetter, Message, Output, Record};
-use fraudwatch_core::engine::Engine;
+use fraudwatch_core::engine::EngineConfig;
 use fraudwatch_core::wire::encode_into;
 use fraudwatch_core::{FeatureVectorRef, Label, Transaction, decode, time};
 
+use crate::partition::{Applied, PartitionState};
 use crate::{Counters, Topics};
 
-/// Where each output goes, by index into [`Outputs::topics`].
+/// Where each output goes, by index into [`Batches::outputs`].
 const FEATURES: usize = 0;
 const TRANSACTIONS_DLQ: usize = 1;
 const LABELS_DLQ: usize = 2;
 
-/// The encoded outputs of the batch last handled.
+/// The processor's state (one [`PartitionState`] per input partition) and the encoded outputs of
+/// the batch last handled.
 #[derive(Debug)]
-pub struct Outputs {
-    topics: [String; 3],
+pub struct Batches {
+    config: EngineConfig,
     transactions: String,
     labels: String,
+    outputs: [String; 3],
+    partitions: BTreeMap<i32, PartitionState>,
     arena: Vec<u8>,
-    /// (topic index, key bytes, payload bytes) into `arena`.
+    /// (output index, key bytes, payload bytes) into `arena`.
     spans: Vec<(usize, Range<usize>, Range<usize>)>,
     values: Vec<f64>,
-    /// Labels waiting for the transactions to reach their time, earliest first.
-    waiting: BinaryHeap<Reverse<Waiting>>,
-    arrivals: u64,
 }
 
-/// A label not yet due, with its message (for a dead letter) and arrival order (for ties).
-#[derive(Debug)]
-struct Waiting {
-    due_ms: i64,
-    arrival: u64,
-    label: Label,
-    message: Message,
+/// What one batch did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    transactions: u64,
+    applied: Applied,
+    dead: u64,
 }
 
-impl PartialEq for Waiting {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due_ms, self.arrival) == (other.due_ms, other.arrival)
-    }
-}
-
-impl Eq for Waiting {}
-
-impl PartialOrd for Waiting {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Waiting {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.due_ms, self.arrival).cmp(&(other.due_ms, other.arrival))
-    }
-}
-
-impl Outputs {
-    pub fn new(topics: &Topics, width: usize) -> Self {
+impl Batches {
+    pub fn new(topics: &Topics, config: EngineConfig) -> Self {
+        let width = config.feature_set.specs().len();
         Self {
-            topics: [
+            config,
+            transactions: topics.transactions.clone(),
+            labels: topics.labels.clone(),
+            outputs: [
                 topics.features.clone(),
                 dlq_topic(&topics.transactions),
                 dlq_topic(&topics.labels),
             ],
-            transactions: topics.transactions.clone(),
-            labels: topics.labels.clone(),
+            partitions: BTreeMap::new(),
             arena: Vec::with_capacity(1 << 20),
             spans: Vec::new(),
             values: vec![0.0; width],
-            waiting: BinaryHeap::new(),
-            arrivals: 0,
         }
     }
 
-    /// Labels read but not yet due.
-    pub fn waiting_labels(&self) -> usize {
-        self.waiting.len()
+    /// Forgets every partition's state (before rebuilding the ones now assigned).
+    pub fn reset(&mut self) {
+        self.partitions.clear();
     }
 
-    /// Runs every message of `batch`, in order, through `engine`; replaces the previous outputs.
-    pub fn handle(&mut self, engine: &mut Engine, batch: &[Message], counters: &Counters) {
+    /// Feeds already-processed messages of one partition back into its state, producing nothing:
+    /// this is how a partition's state is rebuilt after it moved. Labels must come before the
+    /// transactions (they wait for their time anyway).
+    pub fn replay(&mut self, batch: &[Message]) {
+        let mut tally = Tally::default();
+        self.run(batch, &mut tally);
         self.arena.clear();
         self.spans.clear();
-        let (mut transactions, mut labels, mut dead) = (0, 0, 0);
+    }
+
+    /// Runs every message of `batch`, in order, through its partition's state; replaces the
+    /// previous outputs.
+    pub fn handle(&mut self, batch: &[Message], counters: &Counters) {
+        self.arena.clear();
+        self.spans.clear();
+        let mut tally = Tally::default();
+        self.run(batch, &mut tally);
+        counters.add(tally.transactions, tally.applied.labels, tally.dead);
+    }
+
+    fn run(&mut self, batch: &[Message], tally: &mut Tally) {
         for m in batch {
             let outcome = if m.topic == self.transactions {
-                self.transaction(engine, m, &mut labels, &mut dead)
-                    .map(|()| transactions += 1)
+                self.transaction(m, tally).map(|()| tally.transactions += 1)
             } else if m.topic == self.labels {
                 decode::<Label>(&m.payload)
+                    .map(|label| self.state(m.partition).label(label, m))
                     .map_err(|e| e.to_string())
-                    .map(|label| {
-                        self.arrivals += 1;
-                        let due_ms = label.labelled_at.timestamp_millis();
-                        self.waiting.push(Reverse(Waiting {
-                            due_ms,
-                            arrival: self.arrivals,
-                            label,
-                            message: m.clone(),
-                        }));
-                    })
             } else {
                 Err(format!("the processor does not read topic {:?}", m.topic))
             };
             if let Err(reason) = outcome {
-                dead += 1;
-                self.dead_letter(m, reason);
+                self.dead_letter(m, reason, tally);
             }
         }
-        counters.add(transactions, labels, dead);
     }
 
-    fn transaction(
-        &mut self,
-        engine: &mut Engine,
-        m: &Message,
-        labels: &mut u64,
-        dead: &mut u64,
-    ) -> Result<(), String> {
+    fn state(&mut self, partition: i32) -> &mut PartitionState {
+        let config = &self.config;
+        self.partitions
+            .entry(partition)
+            .or_insert_with(|| PartitionState::new(config))
+    }
+
+    fn transaction(&mut self, m: &Message, tally: &mut Tally) -> Result<(), String> {
         let tx: Transaction = decode(&m.payload).map_err(|e| e.to_string())?;
-        let t = tx.timestamp.timestamp_millis();
-        while self.waiting.peek().is_some_and(|w| w.0.due_ms <= t) {
-            let Some(Reverse(w)) = self.waiting.pop() else {
-                break;
-            };
-            match engine.label(&w.label) {
-                Ok(_) => *labels += 1,
-                Err(e) => {
-                    *dead += 1;
-                    self.dead_letter(&w.message, e.to_string());
-                }
-            }
+        let mut refused = Vec::new();
+        let config = &self.config;
+        let state = self
+            .partitions
+            .entry(m.partition)
+            .or_insert_with(|| PartitionState::new(config));
+        let result = state.transaction(
+            &tx,
+            &mut self.values,
+            &mut tally.applied,
+            &mut |m: &Message, why| {
+                refused.push((m.clone(), why));
+            },
+        );
+        for (label, why) in refused {
+            self.dead_letter(&label, why, tally);
         }
-        engine
-            .transaction(&tx, &mut self.values)
-            .map_err(|e| e.to_string())?;
+        result?;
         let ingested_at = time::from_millis(m.timestamp_ms).unwrap_or(tx.timestamp);
         let key = self.push(tx.customer_id.as_str().as_bytes());
         let vector = FeatureVectorRef {
             transaction_id: &tx.transaction_id,
             customer_id: &tx.customer_id,
             timestamp: &tx.timestamp,
-            specs: engine.specs(),
+            specs: self.config.feature_set.specs(),
             values: &self.values,
             ingested_at: &ingested_at,
         };
@@ -163,9 +146,10 @@ impl Outputs {
         Ok(())
     }
 
-    fn dead_letter(&mut self, m: &Message, reason: String) {
+    fn dead_letter(&mut self, m: &Message, reason: String, tally: &mut Tally) {
         tracing::warn!(topic = %m.topic, partition = m.partition, offset = m.offset, %reason, "dead letter");
-        let topic = if m.topic == self.labels {
+        tally.dead += 1;
+        let output = if m.topic == self.labels {
             LABELS_DLQ
         } else {
             TRANSACTIONS_DLQ
@@ -173,7 +157,7 @@ impl Outputs {
         let key = self.push(m.key.as_deref().unwrap_or_default());
         let start = self.arena.len();
         encode_into(&DeadLetter::new(m, reason), &mut self.arena);
-        self.spans.push((topic, key, start..self.arena.len()));
+        self.spans.push((output, key, start..self.arena.len()));
     }
 
     fn push(&mut self, bytes: &[u8]) -> Range<usize> {
@@ -182,12 +166,17 @@ impl Outputs {
         start..self.arena.len()
     }
 
+    /// Labels read but not due yet, over all partitions.
+    pub fn waiting_labels(&self) -> usize {
+        self.partitions.values().map(PartitionState::waiting).sum()
+    }
+
     /// The outputs of the batch last handled, ready for `commit_with`.
     pub fn records(&self) -> Vec<Output<'_>> {
         self.spans
             .iter()
-            .map(|(t, k, p)| Output {
-                topic: &self.topics[*t],
+            .map(|(o, k, p)| Output {
+                topic: &self.outputs[*o],
                 record: Record::new(&self.arena[k.clone()], &self.arena[p.clone()]),
             })
             .collect()

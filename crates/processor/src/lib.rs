@@ -4,22 +4,29 @@
 //! Each polled batch's outputs and input positions are committed together (one Kafka transaction
 //! on `kafka://`), so a crash repeats a batch whole or not at all.
 //!
+//! State is kept per input partition (one engine each, fed by that partition of `transactions`
+//! and the same partition of `labels`, which is co-partitioned by customer id), so features do not
+//! depend on how partitions are spread over processes. When partitions are (re)assigned, the
+//! state of each is rebuilt by reading it back up to the group's committed position.
+//!
 //! Module map:
-//! - [`batch`] — one polled batch through the engine into encoded outputs (no I/O).
+//! - [`partition`] — one partition's engine and its labels waiting for their time (no I/O).
+//! - [`batch`] — polled batches through the partitions' states into encoded outputs (no I/O).
 //! - [`counters`] — what the processor has done, readable while it runs.
-//! - this file — the configuration and the consume → compute → commit loop.
+//! - this file — the configuration, the consume → compute → commit loop and the rebuild.
 
 pub mod batch;
 pub mod counters;
+pub mod partition;
 
 use std::future::Future;
 use std::time::Duration;
 
 use fraudwatch_bus::topics::{FEATURES, LABELS, TRANSACTIONS};
-use fraudwatch_bus::{Bus, BusError};
-use fraudwatch_core::engine::{Engine, EngineConfig};
+use fraudwatch_bus::{Bus, BusError, Consumer};
+use fraudwatch_core::engine::EngineConfig;
 
-pub use batch::Outputs;
+pub use batch::Batches;
 pub use counters::Counters;
 
 /// The topics the processor reads and writes.
@@ -59,11 +66,6 @@ pub struct ProcessorConfig {
 pub enum ProcessorError {
     #[error(transparent)]
     Bus(#[from] BusError),
-    #[error(
-        "the group's partitions were reassigned (rebalance {from} -> {to}); this processor keeps its \
-         windows in memory and does not yet rebuild them for moved partitions: restart it"
-    )]
-    Rebalanced { from: u64, to: u64 },
 }
 
 /// Runs until `shutdown` resolves, committing after every batch. Counts into `counters`.
@@ -81,8 +83,7 @@ pub async fn run(
             &config.transactional_id,
         )
         .await?;
-    let mut engine = Engine::new(config.engine.clone());
-    let mut outputs = Outputs::new(topics, engine.width());
+    let mut batches = Batches::new(topics, config.engine.clone());
     let mut generation = None;
     tokio::pin!(shutdown);
     loop {
@@ -94,15 +95,48 @@ pub async fn run(
             continue;
         }
         let now = consumer.generation();
-        match generation {
-            None => generation = Some(now),
-            Some(from) if from != now => return Err(ProcessorError::Rebalanced { from, to: now }),
-            Some(_) => {}
+        if generation != Some(now) {
+            rebuild(bus, &*consumer, topics, &mut batches).await?;
+            generation = Some(now);
         }
-        outputs.handle(&mut engine, &batch, counters);
-        consumer.commit_with(&outputs.records()).await?;
-        counters.batch_committed(outputs.waiting_labels());
+        batches.handle(&batch, counters);
+        consumer.commit_with(&batches.records()).await?;
+        counters.batch_committed(batches.waiting_labels());
+        // Let the other tasks of an embedded pipeline run between batches.
+        tokio::task::yield_now().await;
     }
     tracing::info!(counters = %counters, "processor stopped");
+    Ok(())
+}
+
+/// Rebuilds the state of every partition the consumer owns from what the group has committed:
+/// labels first (they wait for their time), then transactions, outputs discarded.
+async fn rebuild(
+    bus: &dyn Bus,
+    consumer: &dyn Consumer,
+    topics: &Topics,
+    batches: &mut Batches,
+) -> Result<(), ProcessorError> {
+    batches.reset();
+    let mut committed = consumer.committed().await?;
+    committed.sort_by_key(|(topic, partition, _)| (*topic != topics.labels, *partition));
+    let mut replayed = 0usize;
+    for (topic, partition, until) in committed {
+        bus.read_partition(
+            &topic,
+            partition,
+            until,
+            &mut |messages: &[fraudwatch_bus::Message]| {
+                replayed += messages.len();
+                batches.replay(messages);
+            },
+        )
+        .await?;
+    }
+    tracing::info!(
+        replayed,
+        waiting_labels = batches.waiting_labels(),
+        "partition state rebuilt"
+    );
     Ok(())
 }

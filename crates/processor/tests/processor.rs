@@ -244,3 +244,92 @@ async fn labels_read_early_wait_for_their_time() {
         }
     }
 }
+
+/// A processor killed mid-stream (its future dropped wherever it was, possibly inside a
+/// transaction) and restarted with the same transactional id rebuilds its partitions' state from
+/// what was committed: the features topic then holds exactly one vector per transaction, each
+/// equal to an uninterrupted per-partition computation.
+async fn a_restarted_processor_rebuilds_its_state(bus: Arc<dyn Bus>, prefix: &str) {
+    const N: usize = 6000;
+    let mut cfg = config(prefix);
+    cfg.engine = EngineConfig::new(FeatureSet::Velocity);
+    cfg.max_batch = 250;
+    let topics = cfg.topics.clone();
+    let mut specs = Vec::new();
+    for t in [&topics.transactions, &topics.labels, &topics.features] {
+        specs.extend(TopicSpec::with_dlq(t, 2));
+    }
+    bus.create_topics(&specs).await.unwrap();
+    let txs: Vec<Transaction> = handbook_rows(N).iter().map(Row::transaction).collect();
+    let payloads: Vec<Vec<u8>> = txs.iter().map(encode).collect();
+    let records: Vec<Record<'_>> = txs
+        .iter()
+        .zip(&payloads)
+        .map(|(t, p)| Record::new(t.customer_id.as_str().as_bytes(), p))
+        .collect();
+    bus.produce(&topics.transactions, &records).await.unwrap();
+
+    let first = Counters::default();
+    let crashed = async {
+        while first.transactions() < N as u64 / 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        r = run(&*bus, &cfg, &first, std::future::pending()) => panic!("the first run ended: {r:?}"),
+        () = crashed => {}
+    }
+    let second = Counters::default();
+    let done = async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while first.transactions() + second.transactions() < N as u64 {
+            assert!(Instant::now() < deadline, "stalled: {first} then {second}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    run(&*bus, &cfg, &second, done).await.unwrap();
+
+    // An uninterrupted computation: one engine per partition, each partition in order.
+    let mut engines: Vec<Engine> = (0..2).map(|_| Engine::new(cfg.engine.clone())).collect();
+    let mut expected = std::collections::HashMap::new();
+    for tx in &txs {
+        let p = fraudwatch_bus::topics::partition_for(Some(tx.customer_id.as_str().as_bytes()), 2)
+            as usize;
+        let mut values = vec![0.0; engines[p].width()];
+        engines[p].transaction(tx, &mut values).unwrap();
+        expected.insert(tx.transaction_id.clone(), values);
+    }
+    let features = read_all(&*bus, &topics.features, N).await;
+    assert_eq!(features.len(), N, "exactly one vector per transaction");
+    for payload in &features {
+        let v = decode::<FeatureVector>(payload).unwrap();
+        let want = expected
+            .remove(&v.transaction_id)
+            .unwrap_or_else(|| panic!("duplicate {}", v.transaction_id));
+        assert_eq!(
+            v.features.values().collect::<Vec<_>>(),
+            want,
+            "transaction {}",
+            v.transaction_id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_restarted_processor_rebuilds_its_state() {
+    a_restarted_processor_rebuilds_its_state(
+        fraudwatch_bus::open("memory://").unwrap(),
+        &unique("mrestart"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_a_restarted_processor_rebuilds_its_state() {
+    let url = std::env::var("FW_KAFKA_URL").unwrap_or_else(|_| "kafka://127.0.0.1:9092".into());
+    a_restarted_processor_rebuilds_its_state(
+        fraudwatch_bus::open(&url).unwrap(),
+        &unique("krestart"),
+    )
+    .await;
+}
