@@ -133,19 +133,24 @@ async fn killed_and_rebalanced_processors_give_the_single_process_features_exact
     // The reference: one process, no interruption.
     let mut reference = Vec::new();
     let mut r = reader(&*bus, &single).await;
-    let alone = processor(&url, &single, "alone", dir.path());
+    let mut alone = processor(&url, &single, "alone", dir.path());
     read_until(&mut *r, &mut reference, ROWS, deadline).await;
     signal(&alone, "-TERM");
+    assert!(
+        alone.wait().unwrap().success(),
+        "SIGTERM stops a processor cleanly"
+    );
 
     // Two processes, a third joins, one is killed mid-stream and comes back.
     let mut got = Vec::new();
     let mut r = reader(&*bus, &crash).await;
-    let a = processor(&url, &crash, "a", dir.path());
+    let mut a = processor(&url, &crash, "a", dir.path());
     let b = processor(&url, &crash, "b", dir.path());
     read_until(&mut *r, &mut got, ROWS / 5, deadline).await;
     let c = processor(&url, &crash, "c", dir.path());
     read_until(&mut *r, &mut got, ROWS / 3, deadline).await;
     signal(&a, "-KILL");
+    a.wait().unwrap();
     read_until(&mut *r, &mut got, ROWS / 2, deadline).await;
     let a = processor(&url, &crash, "a", dir.path());
     read_until(&mut *r, &mut got, ROWS, deadline).await;
