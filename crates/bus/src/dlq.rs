@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::topics::dlq_topic;
 use crate::{Bus, BusError, Message, Record};
 
+/// Most payload bytes a dead letter keeps.
+pub const KEPT_BYTES: usize = 64 * 1024;
+
 /// What a dead-letter topic holds: the rejected message, where it came from and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -30,6 +33,11 @@ pub struct DeadLetter {
     pub key_base64: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_base64: Option<String>,
+    /// Set when the payload was longer than [`KEPT_BYTES`]: its full length. Only its first
+    /// [`KEPT_BYTES`] bytes are kept here (a dead letter must fit in a message itself); the whole
+    /// message stays at `topic`/`partition`/`offset` for the topic's retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_bytes: Option<usize>,
     pub rejected_at: String,
 }
 
@@ -39,7 +47,8 @@ impl DeadLetter {
             Some(k) => text_or_base64(k),
             None => (None, None),
         };
-        let (payload, payload_base64) = text_or_base64(&m.payload);
+        let kept = &m.payload[..m.payload.len().min(KEPT_BYTES)];
+        let (payload, payload_base64) = text_or_base64(kept);
         DeadLetter {
             topic: m.topic.clone(),
             partition: m.partition,
@@ -49,11 +58,12 @@ impl DeadLetter {
             payload,
             key_base64,
             payload_base64,
+            payload_bytes: (m.payload.len() > KEPT_BYTES).then_some(m.payload.len()),
             rejected_at: fraudwatch_core::time::format(&chrono::Utc::now()),
         }
     }
 
-    /// The original payload bytes.
+    /// The original payload bytes (their first [`KEPT_BYTES`] when `payload_bytes` is set).
     pub fn original_payload(&self) -> Option<Vec<u8>> {
         match (&self.payload, &self.payload_base64) {
             (Some(text), _) => Some(text.clone().into_bytes()),
@@ -146,5 +156,11 @@ mod tests {
         assert_eq!(binary.payload, None);
         assert_eq!(binary.original_payload().unwrap(), b"\xff\x00\xfe");
         assert_eq!(binary.key.as_deref(), Some("c-1"));
+        let huge = vec![b'x'; 1_000_000];
+        let letter = DeadLetter::new(&msg(&huge), "too big");
+        assert_eq!(letter.payload_bytes, Some(1_000_000));
+        assert_eq!(letter.original_payload().unwrap().len(), KEPT_BYTES);
+        assert!(serde_json::to_vec(&letter).unwrap().len() < 2 * KEPT_BYTES);
+        assert_eq!(text.payload_bytes, None);
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fraudwatch_bus::dlq::KEPT_BYTES;
 use fraudwatch_bus::topics::dlq_topic;
 use fraudwatch_bus::{Bus, DeadLetter, Record, TopicSpec};
 use fraudwatch_core::engine::DAY_MS;
@@ -91,15 +92,54 @@ async fn features_match_the_engine_exactly_once(bus: Arc<dyn Bus>, prefix: &str)
 
     let txs = handbook_transactions();
     let mut payloads: Vec<Vec<u8>> = txs.iter().map(encode).collect();
-    payloads.insert(700, b"{not json".to_vec());
-    // A copy of a real transaction with a negative amount, just before it.
-    payloads.insert(
-        1400,
-        String::from_utf8(encode(&txs[1400]))
+    // Garbage among the transactions, each a copy of a real one broken one way, with the words
+    // its dead letter's reason must hold; placed in decreasing order so positions stay valid.
+    let variant = |i: usize, from: &str, to: &str| -> Vec<u8> {
+        String::from_utf8(encode(&txs[i]))
             .unwrap()
-            .replace("\"amount\":", "\"amount\":-")
-            .into_bytes(),
+            .replacen(from, to, 1)
+            .into_bytes()
+    };
+    let huge = format!(
+        "\"merchant_category\":\"{}\",\"amount\":",
+        "x".repeat(999_000)
     );
+    let bad: Vec<(usize, Vec<u8>, &[&str])> = vec![
+        (
+            1900,
+            variant(1900, "\"amount\":", &huge),
+            &["merchant_category", "too long"],
+        ),
+        (
+            1700,
+            variant(1700, "\"timestamp\":\"2018", "\"timestamp\":\"yesterday"),
+            &["timestamp"],
+        ),
+        (
+            1500,
+            variant(1500, "\"amount\":", "\"amount\":1e15,\"x\":"),
+            &["amount"],
+        ),
+        (
+            1400,
+            variant(1400, "\"amount\":", "\"amount\":-"),
+            &["amount"],
+        ),
+        (
+            1100,
+            variant(1100, "\"amount\":", "\"amount\":NaN,\"x\":"),
+            &["malformed JSON"],
+        ),
+        (
+            900,
+            variant(900, "\"currency\":\"EUR\",", ""),
+            &["currency"],
+        ),
+        (700, b"{not json".to_vec(), &["malformed JSON"]),
+    ];
+    for (at, payload, _) in &bad {
+        payloads.insert(*at, payload.clone());
+    }
     let records: Vec<Record<'_>> = payloads.iter().map(|p| Record::new(b"k", p)).collect();
     bus.produce(&topics.transactions, &records).await.unwrap();
 
@@ -114,7 +154,7 @@ async fn features_match_the_engine_exactly_once(bus: Arc<dyn Bus>, prefix: &str)
     run(&*bus, &cfg, &counters, done).await.unwrap();
     assert_eq!(
         (counters.transactions(), counters.dead_letters()),
-        (ROWS as u64, 2),
+        (ROWS as u64, bad.len() as u64),
         "{counters}"
     );
 
@@ -139,22 +179,20 @@ async fn features_match_the_engine_exactly_once(bus: Arc<dyn Bus>, prefix: &str)
         "one vector per transaction, no duplicates"
     );
 
-    let letters: Vec<DeadLetter> = read_all(&*bus, &dlq_topic(&topics.transactions), 2)
+    let letters: Vec<DeadLetter> = read_all(&*bus, &dlq_topic(&topics.transactions), bad.len())
         .await
         .iter()
         .map(|p| serde_json::from_slice(p).unwrap())
         .collect();
-    assert_eq!(letters.len(), 2);
-    assert!(
-        letters[0].reason.contains("malformed JSON"),
-        "{}",
-        letters[0].reason
-    );
-    assert!(
-        letters[1].reason.contains("amount"),
-        "{}",
-        letters[1].reason
-    );
+    assert_eq!(letters.len(), bad.len());
+    for (letter, (_, payload, words)) in letters.iter().zip(bad.iter().rev()) {
+        for w in *words {
+            assert!(letter.reason.contains(w), "{w:?} in {}", letter.reason);
+        }
+        let kept = letter.original_payload().unwrap();
+        assert!(payload.starts_with(&kept) && kept.len() == payload.len().min(KEPT_BYTES));
+        assert_eq!(letter.payload_bytes.is_some(), payload.len() > KEPT_BYTES);
+    }
 }
 
 fn unique(backend: &str) -> String {
