@@ -36,6 +36,9 @@ pub struct GlobalArgs {
     /// Partitions of the pipeline topics (1 to 1024).
     #[arg(long, global = true, value_parser = clap::value_parser!(i32).range(1..=1024))]
     pub partitions: Option<i32>,
+    /// Serve Prometheus metrics on this address (GET /metrics), e.g. 127.0.0.1:9464.
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
     /// Log filter, e.g. info or debug,rdkafka=warn.
     #[arg(long = "log", global = true, value_name = "FILTER")]
     pub log_level: Option<String>,

@@ -4,6 +4,7 @@
 //! - [`cli`] — the command line (clap).
 //! - [`settings`] — layered configuration: compiled-in default → file → `FRAUDWATCH_*` → flags.
 //! - [`logging`] — `tracing` output, text or JSON, on stderr.
+//! - [`metrics`] — the Prometheus endpoint of long-running stages.
 //! - [`setup`] — creates the pipeline's topics and migrates the case store.
 //! - [`demo`] — the embedded mode, everything in one process.
 //! - [`generate`] — `fraudwatch generate`, synthetic or replayed transactions to a file or the bus.
@@ -13,6 +14,7 @@ mod cli;
 mod demo;
 mod generate;
 mod logging;
+mod metrics;
 mod process;
 mod settings;
 mod setup;

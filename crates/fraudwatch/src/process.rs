@@ -90,6 +90,7 @@ async fn stream(
     bus.create_topics(&specs)
         .await
         .context("creating the processor's topics")?;
+    crate::metrics::serve(settings)?;
     let counters = Counters::default();
     tracing::info!(bus = %settings.bus_url, group = %config.group, id = %config.transactional_id, set = %config.engine.feature_set, "processing");
     fraudwatch_processor::run(&*bus, &config, &counters, shutdown_signal()).await?;

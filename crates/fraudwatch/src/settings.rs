@@ -17,6 +17,8 @@ pub struct Settings {
     pub store_url: String,
     pub registry_url: String,
     pub partitions: i32,
+    /// `host:port` for Prometheus metrics; empty: none.
+    pub metrics_addr: String,
     pub log: LogSettings,
 }
 
@@ -38,6 +40,8 @@ struct FlagLayer {
     registry_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     partitions: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_addr: Option<String>,
     log: LogFlags,
 }
 
@@ -65,6 +69,7 @@ impl Settings {
             store_url: args.store_url.clone(),
             registry_url: args.registry_url.clone(),
             partitions: args.partitions,
+            metrics_addr: args.metrics_addr.clone(),
             log: LogFlags {
                 level: args.log_level.clone(),
                 format: args.log_format,

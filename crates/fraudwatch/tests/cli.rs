@@ -95,12 +95,13 @@ fn config_shows_every_layer_merged() {
 #[test]
 fn garbage_flags_and_urls_are_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--partitions", "0", "config"], "--partitions"),
         (&["--partitions", "lots", "config"], "lots"),
         (&["--log-format", "xml", "config"], "xml"),
         (&["--bogus", "config"], "--bogus"),
         (&["frobnicate"], "frobnicate"),
+        (&["--metrics-addr", "nonsense", "process"], "nonsense"),
         (&["--bus", "redis://x", "demo"], "redis://x"),
         (&["--store", "mysql://x", "demo"], "mysql://x"),
     ];

@@ -75,16 +75,22 @@ async fn stream_mode_over_kafka_matches_the_file_mode() {
     );
     assert!(o.status.success(), "{}", text(&o));
 
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
         .args([
             "--bus",
             &url,
             "--partitions",
             "1",
-            "process",
-            "--feature-set",
-            "handbook",
+            "--metrics-addr",
+            &metrics_addr,
         ])
+        .args(["process", "--feature-set", "handbook"])
         .args([
             "--topic-prefix",
             &prefix,
@@ -121,6 +127,16 @@ async fn stream_mode_over_kafka_matches_the_file_mode() {
     got.extend(reader.poll(ROWS, Duration::from_secs(2)).await.unwrap());
     assert_eq!(got.len(), ROWS, "one vector per transaction");
 
+    let metrics = get_metrics(&metrics_addr);
+    assert!(
+        metrics.contains(&format!("fraudwatch_processor_transactions_total {ROWS}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fraudwatch_processor_dead_letters_total 0"),
+        "{metrics}"
+    );
+
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -155,4 +171,15 @@ async fn stream_mode_over_kafka_matches_the_file_mode() {
         );
     }
     assert!(expected.is_empty());
+}
+
+/// `GET /metrics` over a plain TCP connection.
+fn get_metrics(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    conn.read_to_string(&mut body).unwrap();
+    body
 }

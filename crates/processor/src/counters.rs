@@ -1,4 +1,5 @@
-//! What the processor has done, shared with whoever watches it (the demo, metrics).
+//! What the processor has done, shared with whoever watches it (the demo, the logs), and published
+//! as metrics (`fraudwatch_processor_*`, exported for Prometheus by the binary).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -25,13 +26,16 @@ impl Counters {
     /// Publishes the pending counts: the committed counters only ever count committed work.
     pub(crate) fn batch_committed(&self, waiting_labels: usize) {
         self.waiting.store(waiting_labels as u64, Relaxed);
-        self.transactions
-            .fetch_add(self.pending[0].swap(0, Relaxed), Relaxed);
-        self.labels
-            .fetch_add(self.pending[1].swap(0, Relaxed), Relaxed);
-        self.dead_letters
-            .fetch_add(self.pending[2].swap(0, Relaxed), Relaxed);
+        let [transactions, labels, dead] = [0, 1, 2].map(|i| self.pending[i].swap(0, Relaxed));
+        self.transactions.fetch_add(transactions, Relaxed);
+        self.labels.fetch_add(labels, Relaxed);
+        self.dead_letters.fetch_add(dead, Relaxed);
         self.batches.fetch_add(1, Relaxed);
+        metrics::counter!("fraudwatch_processor_transactions_total").increment(transactions);
+        metrics::counter!("fraudwatch_processor_labels_total").increment(labels);
+        metrics::counter!("fraudwatch_processor_dead_letters_total").increment(dead);
+        metrics::counter!("fraudwatch_processor_batches_total").increment(1);
+        metrics::gauge!("fraudwatch_processor_waiting_labels").set(waiting_labels as f64);
     }
 
     /// Transactions turned into feature vectors and committed.
