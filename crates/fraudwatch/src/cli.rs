@@ -71,8 +71,8 @@ pub enum Command {
     Train,
     /// Evaluate models with the fraud handbook's protocols.
     Evaluate,
-    /// Measure the pipeline's throughput and latency.
-    Bench,
+    /// Measure the pipeline's throughput and latency (prints JSON).
+    Bench(BenchArgs),
     /// Run the whole pipeline in one process (embedded mode).
     Demo(DemoArgs),
     /// Create the pipeline's topics on the bus and migrate the case store.
@@ -92,7 +92,7 @@ impl Command {
             Command::Retrain => "retrain",
             Command::Train => "train",
             Command::Evaluate => "evaluate",
-            Command::Bench => "bench",
+            Command::Bench(_) => "bench",
             Command::Demo(_) => "demo",
             Command::Setup => "setup",
             Command::Config => "config",
@@ -158,4 +158,26 @@ pub struct DemoArgs {
     /// Seed of the generated world (same seed, same world).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+/// What `fraudwatch bench` measures.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The stage to measure (process: the stream processor over the configured bus).
+    #[arg(value_enum)]
+    pub stage: BenchStage,
+    /// Transactions of the throughput run (a backlog processed as fast as possible).
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub transactions: u64,
+    /// Transactions per second offered during the latency run.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub rate: u64,
+    /// Seconds of the latency run.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchStage {
+    Process,
 }

@@ -1,6 +1,7 @@
 //! `fraudwatch`: the thin binary that wires configuration, backends and stages together.
 //!
 //! Module map:
+//! - [`bench`] — `fraudwatch bench`: throughput and latency of a stage, as JSON.
 //! - [`cli`] — the command line (clap).
 //! - [`settings`] — layered configuration: compiled-in default → file → `FRAUDWATCH_*` → flags.
 //! - [`logging`] — `tracing` output, text or JSON, on stderr.
@@ -10,6 +11,7 @@
 //! - [`generate`] — `fraudwatch generate`, synthetic or replayed transactions to a file or the bus.
 //! - [`process`] — `fraudwatch process`, transactions to features (file mode).
 
+mod bench;
 mod cli;
 mod demo;
 mod generate;
@@ -62,6 +64,9 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
         Command::Setup => setup::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(&args, &settings)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(&settings, &args)
             .await
             .map(|()| ExitCode::SUCCESS),

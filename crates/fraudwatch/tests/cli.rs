@@ -12,9 +12,7 @@ use std::process::Command;
 #[test]
 fn stubbed_stages_fail_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    for stage in [
-        "score", "serve", "monitor", "retrain", "train", "evaluate", "bench",
-    ] {
+    for stage in ["score", "serve", "monitor", "retrain", "train", "evaluate"] {
         let o = fraudwatch(&[stage], dir.path());
         assert_eq!(o.status.code(), Some(3), "{stage}: {}", text(&o));
         assert!(
@@ -117,4 +115,44 @@ fn garbage_flags_and_urls_are_named_in_the_error() {
         "{}",
         text(&o)
     );
+}
+
+#[test]
+fn bench_measures_the_processor_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fraudwatch(
+        &[
+            "bench",
+            "process",
+            "--transactions",
+            "500",
+            "--rate",
+            "200",
+            "--seconds",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["throughput"]["transactions"], 500);
+    assert!(v["throughput"]["events_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        v["latency"]["vectors"], 200,
+        "every offered transaction got its vector: {out}"
+    );
+    assert!(v["latency"]["p99_ms"].as_f64().unwrap() >= v["latency"]["p50_ms"].as_f64().unwrap());
+    for (args, named) in [
+        (&["bench", "nothing"][..], "nothing"),
+        (&["bench", "process", "--rate", "0"][..], "--rate"),
+    ] {
+        let o = fraudwatch(args, dir.path());
+        assert!(
+            !o.status.success() && text(&o).contains(named),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
 }
