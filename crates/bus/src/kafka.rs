@@ -172,19 +172,7 @@ impl Bus for KafkaBus {
         if until <= 0 {
             return Ok(());
         }
-        self.read_partition_until(topic, partition, until, f).await
-    }
-}
-
-impl KafkaBus {
-    /// Reads one partition outside any group (assigned, never committing) until `until`.
-    async fn read_partition_until(
-        &self,
-        topic: &str,
-        partition: i32,
-        until: i64,
-        f: &mut (dyn for<'m> FnMut(&'m [Message]) + Send),
-    ) -> Result<(), BusError> {
+        // Outside any group: assigned, never committing.
         let mut c = self.config.clone();
         c.set(
             "group.id",
@@ -232,7 +220,9 @@ impl KafkaBus {
         f(&batch);
         Ok(())
     }
+}
 
+impl KafkaBus {
     fn consumer(
         &self,
         group: &str,
