@@ -1,0 +1,34 @@
+//! fraudwatch's models, trained and scored natively. Pure: no I/O; callers bring rows of features
+//! (in the model bundle's feature order) and get scores.
+//!
+//! Module map:
+//! - [`iforest`] — Isolation Forest (Liu, Ting & Zhou 2008): training and allocation-free scoring.
+//! - [`path`] — `c(n)`, the average path length of an unsuccessful search in a binary search tree.
+
+pub mod iforest;
+pub mod path;
+
+pub use iforest::{IsolationForest, Params};
+
+/// Why a model could not be trained or used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error("{0} rows of {1} features: the data length {2} is not a multiple of the width")]
+    Shape(usize, usize, usize),
+    #[error("training needs at least 2 rows")]
+    Empty,
+    #[error("feature {feature} of row {row} is {value}: training data must be finite")]
+    NotFinite {
+        row: usize,
+        feature: usize,
+        value: f64,
+    },
+    #[error("invalid parameter {name} = {value}: {rule}")]
+    Param {
+        name: &'static str,
+        value: String,
+        rule: &'static str,
+    },
+    #[error("a row has {got} features, the model {want}")]
+    Width { got: usize, want: usize },
+}
