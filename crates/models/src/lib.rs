@@ -3,9 +3,11 @@
 //!
 //! Module map:
 //! - [`iforest`] — Isolation Forest (Liu, Ting & Zhou 2008): training and allocation-free scoring.
+//! - [`metrics`] — AUC-ROC, average precision and Card Precision@k as the fraud handbook defines them.
 //! - [`path`] — `c(n)`, the average path length of an unsuccessful search in a binary search tree.
 
 pub mod iforest;
+pub mod metrics;
 pub mod path;
 
 pub use iforest::{IsolationForest, Params};
