@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use fraudwatch_bus::{Bus, TopicSpec};
+use fraudwatch_bus::Bus;
 use fraudwatch_core::engine::{DAY_MS, EngineConfig, FeatureSet};
 use fraudwatch_core::{FeatureVector, decode};
 use fraudwatch_generator::run::Control;
@@ -57,11 +57,7 @@ fn processor(prefix: &str) -> ProcessorConfig {
 }
 
 async fn setup(bus: &Arc<dyn Bus>, settings: &Settings, prefix: &str) -> anyhow::Result<BusSink> {
-    let t = Topics::with_prefix(prefix);
-    let specs: Vec<TopicSpec> = [&t.transactions, &t.labels, &t.features]
-        .into_iter()
-        .flat_map(|n| TopicSpec::with_dlq(n, settings.partitions))
-        .collect();
+    let specs = Topics::with_prefix(prefix).specs(settings.partitions);
     bus.create_topics(&specs)
         .await
         .context("creating the bench topics")?;

@@ -23,7 +23,6 @@ use fraudwatch_core::engine::{DAY_MS, Engine, EngineConfig, FeatureSet, SECOND_M
 use fraudwatch_core::{Label, time};
 use fraudwatch_generator::HandbookFile;
 
-use fraudwatch_bus::TopicSpec;
 use fraudwatch_processor::{Counters, ProcessorConfig, Topics};
 
 use crate::cli::ProcessArgs;
@@ -82,12 +81,7 @@ async fn stream(
         max_batch: args.batch as usize,
         poll_wait: Duration::from_millis(200),
     };
-    let topics = &config.topics;
-    let specs: Vec<TopicSpec> = [&topics.transactions, &topics.labels, &topics.features]
-        .into_iter()
-        .flat_map(|t| TopicSpec::with_dlq(t, settings.partitions))
-        .collect();
-    bus.create_topics(&specs)
+    bus.create_topics(&config.topics.specs(settings.partitions))
         .await
         .context("creating the processor's topics")?;
     crate::metrics::serve(settings)?;

@@ -23,7 +23,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use fraudwatch_bus::topics::{FEATURES, LABELS, TRANSACTIONS};
-use fraudwatch_bus::{Bus, BusError, Consumer};
+use fraudwatch_bus::{Bus, BusError, Consumer, TopicSpec};
 use fraudwatch_core::engine::EngineConfig;
 
 pub use batch::Batches;
@@ -45,6 +45,14 @@ impl Topics {
             labels: format!("{prefix}{LABELS}"),
             features: format!("{prefix}{FEATURES}"),
         }
+    }
+
+    /// The three topics and their dead-letter topics, to create with `partitions` each.
+    pub fn specs(&self, partitions: i32) -> Vec<TopicSpec> {
+        [&self.transactions, &self.labels, &self.features]
+            .into_iter()
+            .flat_map(|t| TopicSpec::with_dlq(t, partitions))
+            .collect()
     }
 }
 

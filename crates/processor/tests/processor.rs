@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use fraudwatch_bus::dlq::KEPT_BYTES;
 use fraudwatch_bus::topics::dlq_topic;
-use fraudwatch_bus::{Bus, DeadLetter, Record, TopicSpec};
+use fraudwatch_bus::{Bus, DeadLetter, Record};
 use fraudwatch_core::engine::DAY_MS;
 use fraudwatch_core::engine::{Engine, EngineConfig, FeatureSet};
 use fraudwatch_core::handbook::Row;
@@ -82,13 +82,9 @@ async fn read_all(bus: &dyn Bus, topic: &str, n: usize) -> Vec<Vec<u8>> {
 async fn features_match_the_engine_exactly_once(bus: Arc<dyn Bus>, prefix: &str) {
     let cfg = config(prefix);
     let topics = &cfg.topics;
-    let mut specs: Vec<TopicSpec> = Vec::new();
-    for t in [&topics.transactions, &topics.labels, &topics.features] {
-        // One partition: the stream keeps event-time order across customers, as the handbook's
-        // terminal windows and the lateness watermark need.
-        specs.extend(TopicSpec::with_dlq(t, 1));
-    }
-    bus.create_topics(&specs).await.unwrap();
+    // One partition: the stream keeps event-time order across customers, as the handbook's
+    // terminal windows and the lateness watermark need.
+    bus.create_topics(&topics.specs(1)).await.unwrap();
 
     let txs = handbook_transactions();
     let mut payloads: Vec<Vec<u8>> = txs.iter().map(encode).collect();
@@ -227,11 +223,7 @@ async fn labels_read_early_wait_for_their_time() {
     let bus = fraudwatch_bus::open("memory://").unwrap();
     let cfg = config(&unique("labels"));
     let topics = &cfg.topics;
-    let mut specs = Vec::new();
-    for t in [&topics.transactions, &topics.labels, &topics.features] {
-        specs.extend(TopicSpec::with_dlq(t, 1));
-    }
-    bus.create_topics(&specs).await.unwrap();
+    bus.create_topics(&topics.specs(1)).await.unwrap();
     let labels: Vec<Vec<u8>> = rows
         .iter()
         .map(|r| {
@@ -293,11 +285,7 @@ async fn a_restarted_processor_rebuilds_its_state(bus: Arc<dyn Bus>, prefix: &st
     cfg.engine = EngineConfig::new(FeatureSet::Velocity);
     cfg.max_batch = 250;
     let topics = cfg.topics.clone();
-    let mut specs = Vec::new();
-    for t in [&topics.transactions, &topics.labels, &topics.features] {
-        specs.extend(TopicSpec::with_dlq(t, 2));
-    }
-    bus.create_topics(&specs).await.unwrap();
+    bus.create_topics(&topics.specs(2)).await.unwrap();
     let txs: Vec<Transaction> = handbook_rows(N).iter().map(Row::transaction).collect();
     let payloads: Vec<Vec<u8>> = txs.iter().map(encode).collect();
     let records: Vec<Record<'_>> = txs
