@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{handbook_dir, kafka_url};
+use common::{handbook_dir, kafka_url, unique_prefix};
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -64,11 +64,7 @@ fn by_key<T>(messages: &[Message], decode_one: impl Fn(&[u8]) -> T) -> HashMap<S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_of_the_handbook_file_into_kafka_keeps_every_event_in_order_per_customer() {
     let src = handbook_dir(&["transactions.csv.gz"]).join("transactions.csv.gz");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("fwtest-gen-{}-{nanos}-", std::process::id());
+    let prefix = unique_prefix("gen");
     let url = kafka_url();
     let count = ROWS.to_string();
     let o = Command::new(env!("CARGO_BIN_EXE_fraudwatch"))

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fraudwatch, handbook_dir, kafka_url, text};
+use common::{fraudwatch, handbook_dir, kafka_url, text, unique_prefix};
 use fraudwatch_bus::{Bus, Consumer, TopicSpec};
 use fraudwatch_core::{FeatureVector, decode};
 
@@ -94,14 +94,7 @@ async fn reader(bus: &dyn Bus, prefix: &str) -> Box<dyn Consumer> {
 async fn killed_and_rebalanced_processors_give_the_single_process_features_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let src = handbook_dir(&["transactions.csv.gz"]).join("transactions.csv.gz");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let (single, crash) = (
-        format!("fwtest-single-{nanos}-"),
-        format!("fwtest-crash-{nanos}-"),
-    );
+    let (single, crash) = (unique_prefix("single"), unique_prefix("crash"));
     let url = kafka_url();
     let bus = fraudwatch_bus::open(&url).unwrap();
     let count = ROWS.to_string();

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fraudwatch, handbook_dir, kafka_url, text};
+use common::{fraudwatch, handbook_dir, kafka_url, text, unique_prefix};
 use fraudwatch_core::{FeatureVector, decode};
 
 const ROWS: usize = 3000;
@@ -20,11 +20,7 @@ const ROWS: usize = 3000;
 async fn stream_mode_over_kafka_matches_the_file_mode() {
     let dir = tempfile::tempdir().unwrap();
     let src = handbook_dir(&["transactions.csv.gz"]).join("transactions.csv.gz");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("fwtest-process-{}-{nanos}-", std::process::id());
+    let prefix = unique_prefix("process");
     let url = kafka_url();
     let count = ROWS.to_string();
 

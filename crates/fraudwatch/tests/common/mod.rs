@@ -50,3 +50,12 @@ pub fn handbook_dir(files: &[&str]) -> PathBuf {
 pub fn kafka_url() -> String {
     std::env::var("FW_KAFKA_URL").unwrap_or_else(|_| "kafka://127.0.0.1:9092".into())
 }
+
+/// A topic-name prefix no other test run on the same broker uses: `fwtest-<name>-<pid>-<nanos>-`.
+pub fn unique_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_nanos();
+    format!("fwtest-{name}-{}-{nanos}-", std::process::id())
+}
