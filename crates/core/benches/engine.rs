@@ -135,7 +135,7 @@ impl Bench {
         let (events, span) = match set {
             // The handbook's rate, about 2 transactions per customer and day, twice its customers.
             FeatureSet::Velocity => stream(EVENTS_PER_RUN, 10_000, 25, false),
-            FeatureSet::Handbook => stream(EVENTS_PER_RUN / 2, 5_000, 20, true),
+            FeatureSet::Handbook | FeatureSet::Risk => stream(EVENTS_PER_RUN / 2, 5_000, 20, true),
         };
         assert_eq!(events.len(), EVENTS_PER_RUN);
         let engine = Engine::new(EngineConfig::new(set));

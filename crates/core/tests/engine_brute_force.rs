@@ -103,8 +103,10 @@ impl Brute {
             .collect()
     }
 
-    fn handbook(&self, e: &Tx) -> Vec<f64> {
+    fn handbook(&self, e: &Tx, extended: bool) -> Vec<f64> {
         let t = e.time;
+        let amount = e.cents as f64 / 100.0;
+        let mut ratios = vec![];
         let dt = chrono::DateTime::from_timestamp_millis(t).expect("a time in range");
         let mut out = vec![
             f64::from(u8::from(dt.weekday().num_days_from_monday() >= 5)),
@@ -113,21 +115,30 @@ impl Brute {
         for days in [1, 7, 30] {
             let c = self.window(t, days * DAY, |f| f.customer == e.customer);
             let sum: i64 = c.iter().map(|f| f.cents).sum();
+            let mean = sum as f64 / 100.0 / c.len() as f64;
             out.push(c.len() as f64);
-            out.push(sum as f64 / 100.0 / c.len() as f64);
+            out.push(mean);
+            ratios.push(if mean == 0.0 { 1.0 } else { amount / mean });
         }
+        let known_fraud = |f: &&&Tx| self.labels.get(&f.id).is_some_and(|&(x, at)| x && at <= t);
+        let mut oldest = -1.0;
         for days in [1, 7, 30] {
             let m = self.window(t - DELAY, days * DAY, |f| f.terminal == e.terminal);
-            let frauds = m
-                .iter()
-                .filter(|f| self.labels.get(&f.id).is_some_and(|&(x, at)| x && at <= t))
-                .count();
+            let frauds = m.iter().filter(known_fraud).count();
+            if let Some(first) = m.iter().filter(known_fraud).map(|f| f.time).min() {
+                oldest = (t - first) as f64 / DAY as f64;
+            }
             out.push(m.len() as f64);
             out.push(if m.is_empty() {
                 0.0
             } else {
                 frauds as f64 / m.len() as f64
             });
+        }
+        if extended {
+            out.push(amount);
+            out.extend(ratios);
+            out.push(oldest);
         }
         out
     }
@@ -383,7 +394,8 @@ fn check(
                 prop_assert_eq!(got, Ok(()));
                 brute.txs.push(tx.clone());
                 let want = match set {
-                    FeatureSet::Handbook => brute.handbook(tx),
+                    FeatureSet::Handbook => brute.handbook(tx, false),
+                    FeatureSet::Risk => brute.handbook(tx, true),
                     FeatureSet::Velocity => brute.velocity(tx),
                 };
                 for (spec, (&g, &w)) in engine.specs().iter().zip(out.iter().zip(&want)) {
@@ -417,10 +429,10 @@ fn check(
                 }
                 match set {
                     FeatureSet::Velocity => prop_assert_eq!(got, Ok(LabelOutcome::Unused)),
-                    FeatureSet::Handbook if !known => {
+                    FeatureSet::Handbook | FeatureSet::Risk if !known => {
                         prop_assert_eq!(got, Ok(LabelOutcome::NoWindow))
                     }
-                    FeatureSet::Handbook => prop_assert!(got.is_ok()),
+                    FeatureSet::Handbook | FeatureSet::Risk => prop_assert!(got.is_ok()),
                 }
             }
         }
@@ -437,6 +449,11 @@ proptest! {
     #[test]
     fn handbook_windows_equal_brute_force((events, lateness, sweeps) in scenario()) {
         check(FeatureSet::Handbook, &events, lateness, &sweeps)?;
+    }
+
+    #[test]
+    fn risk_windows_equal_brute_force((events, lateness, sweeps) in scenario()) {
+        check(FeatureSet::Risk, &events, lateness, &sweeps)?;
     }
 
     #[test]

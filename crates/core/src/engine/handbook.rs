@@ -9,6 +9,15 @@
 //!   empty. When every label arrives exactly D after its transaction, as in the handbook and in
 //!   `fraudwatch process --input`, that is every fraud of the window.
 //!
+//! The `risk` set appends, for the same `t` and windows:
+//! - `amount`, the transaction's amount;
+//! - `customer_amount_ratio_Nday`: the amount divided by the customer's mean amount of the N-day
+//!   window (1 when that mean is 0, which needs an amount of 0 too);
+//! - `terminal_oldest_fraud_days`: days from the oldest fraud known at `t` in the terminal's
+//!   30-day window `(t − D − 30 d, t − D]` to `t`; −1 when that window holds no known fraud.
+//!   A compromised terminal is fraudulent for a stretch of days: how long ago its known frauds
+//!   began tells a compromise still running from one that has ended.
+//!
 //! State: per customer its last 30 days of (time, amount); per terminal its last D + 30 days of
 //! (time, label); and transaction id → (terminal, time) for the transactions a label may still
 //! reach, so a label finds its terminal entry.
@@ -111,6 +120,8 @@ struct Target {
 #[derive(Debug)]
 pub struct State {
     delay_ms: i64,
+    /// Writes the `risk` set's extra features after the handbook's 14.
+    extended: bool,
     customers: Slab<Series<Spend>>,
     terminals: Slab<Terminal>,
     targets: IdMap<Target>,
@@ -121,9 +132,10 @@ fn flag(b: bool) -> f64 {
 }
 
 impl State {
-    pub fn new(delay_ms: i64) -> Self {
+    pub fn new(delay_ms: i64, extended: bool) -> Self {
         Self {
             delay_ms: delay_ms.max(0),
+            extended,
             customers: Slab::default(),
             terminals: Slab::default(),
             targets: IdMap::default(),
@@ -165,8 +177,12 @@ impl State {
         let lo30 = spends.after(t - LONGEST);
         for (k, lo) in [lo1, lo7, lo30].into_iter().enumerate() {
             let n = end - lo;
+            let mean = money::mean(i128::from(spends.sum(lo, end)), n);
             out[2 + 2 * k] = n as f64;
-            out[3 + 2 * k] = money::mean(i128::from(spends.sum(lo, end)), n);
+            out[3 + 2 * k] = mean;
+            if self.extended {
+                out[15 + k] = if mean == 0.0 { 1.0 } else { tx.amount / mean };
+            }
         }
 
         let visits = &mut terminal.visits;
@@ -183,8 +199,9 @@ impl State {
         let lo1 = visits.after_back(end - DAY_MS, hi);
         let lo7 = visits.after_back(end - 7 * DAY_MS, lo1);
         let lo30 = visits.after(end - LONGEST);
+        let all_known = terminal.latest_label <= t;
         for (k, lo) in [lo1, lo7, lo30].into_iter().enumerate() {
-            let frauds = if terminal.latest_label <= t {
+            let frauds = if all_known {
                 visits.sum(lo, hi)
             } else {
                 visits
@@ -199,6 +216,11 @@ impl State {
             } else {
                 frauds as f64 / n as f64
             };
+        }
+        if self.extended {
+            out[14] = tx.amount;
+            out[18] = oldest_fraud(visits, lo30, hi, t, all_known)
+                .map_or(-1.0, |time| (t - time) as f64 / DAY_MS as f64);
         }
         self.targets.insert(
             tx.transaction_id.clone(),
@@ -261,4 +283,37 @@ impl State {
             label_targets: self.targets.len(),
         }
     }
+}
+
+/// The time of the oldest visit in `lo..hi` known at `t` to be a fraud. When every recorded
+/// label is known at `t`, the running fraud count finds it by binary search; otherwise (a late
+/// transaction) the window is scanned.
+fn oldest_fraud(
+    visits: &Series<Visit>,
+    lo: usize,
+    hi: usize,
+    t: i64,
+    all_known: bool,
+) -> Option<i64> {
+    if !all_known {
+        return visits
+            .range(lo..hi)
+            .find(|v| v.fraud && v.labelled_at <= t)
+            .map(|v| v.time);
+    }
+    let before = visits.prefix(lo);
+    if visits.prefix(hi) == before {
+        return None;
+    }
+    // The first index i in lo..hi whose running count (through i) exceeds the count before lo.
+    let (mut a, mut b) = (lo, hi - 1);
+    while a < b {
+        let mid = a + (b - a) / 2;
+        if visits.prefix(mid + 1) > before {
+            b = mid;
+        } else {
+            a = mid + 1;
+        }
+    }
+    visits.get(a).map(|v| v.time)
 }

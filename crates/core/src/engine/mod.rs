@@ -7,7 +7,8 @@
 //! - [`window`] — `Series`, one key's events sorted by (event time, arrival), the window store.
 //! - [`slab`] — `Slab`, keyed state with stable slot numbers; [`hash`] — the id hasher.
 //! - [`spec`] — `FeatureSet`, `FeatureSpec`: the feature sets and their ordered names.
-//! - [`handbook`] — the fraud handbook's 14 features (customer and delayed terminal windows).
+//! - [`handbook`] — the fraud handbook's 14 features (customer and delayed terminal windows), and
+//!   the `risk` set that extends them.
 //! - [`velocity`] — the streaming set: 5/30-minute velocity, history, geography, terminals.
 //! - [`calendar`], [`geo`], [`money`] — small exact helpers (weekday/hour, great-circle distance,
 //!   amounts as integer micro-units).
@@ -145,7 +146,12 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         let set = match config.feature_set {
-            FeatureSet::Handbook => SetState::Handbook(handbook::State::new(config.label_delay_ms)),
+            FeatureSet::Handbook => {
+                SetState::Handbook(handbook::State::new(config.label_delay_ms, false))
+            }
+            FeatureSet::Risk => {
+                SetState::Handbook(handbook::State::new(config.label_delay_ms, true))
+            }
             FeatureSet::Velocity => SetState::Velocity(velocity::State::default()),
         };
         Self {

@@ -55,6 +55,32 @@ pub const HANDBOOK: [FeatureSpec; 14] = [
     f("terminal_id_risk_30day_window", Real),
 ];
 
+/// The `risk` set: the handbook's 14 features, then what separates its fraud patterns better: the
+/// amount, the amount against the customer's usual amounts, and how long ago the terminal's
+/// oldest known fraud of its delayed 30-day window happened (a compromised terminal stays
+/// compromised for a while, then stops). See `handbook`.
+pub const RISK: [FeatureSpec; 19] = [
+    HANDBOOK[0],
+    HANDBOOK[1],
+    HANDBOOK[2],
+    HANDBOOK[3],
+    HANDBOOK[4],
+    HANDBOOK[5],
+    HANDBOOK[6],
+    HANDBOOK[7],
+    HANDBOOK[8],
+    HANDBOOK[9],
+    HANDBOOK[10],
+    HANDBOOK[11],
+    HANDBOOK[12],
+    HANDBOOK[13],
+    f("amount", Real),
+    f("customer_amount_ratio_1day", Real),
+    f("customer_amount_ratio_7day", Real),
+    f("customer_amount_ratio_30day", Real),
+    f("terminal_oldest_fraud_days", Real),
+];
+
 /// The streaming set: velocity over minutes, the customer's own history, place, and terminal
 /// traffic. Needs nothing but the transaction's own fields (no labels). See `velocity`.
 pub const VELOCITY: [FeatureSpec; 22] = [
@@ -90,15 +116,18 @@ pub enum FeatureSet {
     /// The streaming set (the default).
     #[default]
     Velocity,
+    /// The handbook's features and five more that sharpen them (needs labels too).
+    Risk,
 }
 
 impl FeatureSet {
-    pub const ALL: [FeatureSet; 2] = [FeatureSet::Handbook, FeatureSet::Velocity];
+    pub const ALL: [FeatureSet; 3] = [FeatureSet::Handbook, FeatureSet::Velocity, FeatureSet::Risk];
 
     pub fn name(self) -> &'static str {
         match self {
             FeatureSet::Handbook => "handbook",
             FeatureSet::Velocity => "velocity",
+            FeatureSet::Risk => "risk",
         }
     }
 
@@ -106,6 +135,7 @@ impl FeatureSet {
         match self {
             FeatureSet::Handbook => &HANDBOOK,
             FeatureSet::Velocity => &VELOCITY,
+            FeatureSet::Risk => &RISK,
         }
     }
 
@@ -136,8 +166,9 @@ impl FromStr for FeatureSet {
         match s {
             "handbook" => Ok(FeatureSet::Handbook),
             "velocity" | "default" => Ok(FeatureSet::Velocity),
+            "risk" => Ok(FeatureSet::Risk),
             _ => Err(format!(
-                "unknown feature set {s:?}: expected handbook or velocity (alias default)"
+                "unknown feature set {s:?}: expected handbook, velocity (alias default) or risk"
             )),
         }
     }
