@@ -2,14 +2,18 @@
 //! (in the model bundle's feature order) and get scores.
 //!
 //! Module map:
+//! - [`gbtree`] — gradient-boosted trees read from XGBoost's saved JSON model, scored natively
+//!   (allocation-free, and with XGBoost's own f32 arithmetic so the scores agree).
 //! - [`iforest`] — Isolation Forest (Liu, Ting & Zhou 2008): training and allocation-free scoring.
 //! - [`metrics`] — AUC-ROC, average precision and Card Precision@k as the fraud handbook defines them.
 //! - [`path`] — `c(n)`, the average path length of an unsuccessful search in a binary search tree.
 
+pub mod gbtree;
 pub mod iforest;
 pub mod metrics;
 pub mod path;
 
+pub use gbtree::GradientBoosted;
 pub use iforest::{IsolationForest, Params};
 
 /// Why a model could not be trained or used.
@@ -33,4 +37,12 @@ pub enum ModelError {
     },
     #[error("a row has {got} features, the model {want}")]
     Width { got: usize, want: usize },
+    /// A saved model that cannot be read: not JSON, a field missing or of the wrong type, an
+    /// index out of range, … The message names the field (`learner.gradient_booster…`).
+    #[error("malformed model: {0}")]
+    Malformed(String),
+    /// A well-formed model this crate does not score (another objective, categorical splits,
+    /// several outputs, …).
+    #[error("unsupported model: {0}")]
+    Unsupported(String),
 }

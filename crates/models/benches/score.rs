@@ -1,0 +1,194 @@
+//! Scoring speed, per row, on one core:
+//! - the Isolation Forest (100 trees, ψ = 256, fitted on 100,000 synthetic rows of 15 features);
+//! - a synthetic XGBoost model (100 trees of depth 6 over 15 features, its JSON built here);
+//! - with `FW_BENCH_XGB_MODEL=path/to/model.json`, that real XGBoost model too, on synthetic rows
+//!   of its width.
+//!
+//! Each is scored on 10,000 rows, in one batch call and one row at a time; criterion reports
+//! rows/s (`Throughput::Elements`). `cargo bench -p fraudwatch-models --bench score -- --quick`
+//! for a short run.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput};
+use fraudwatch_models::{GradientBoosted, IsolationForest, Params};
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+
+type Rng = rand_pcg::Pcg64Mcg;
+
+const WIDTH: usize = 15;
+const TRAINING_ROWS: usize = 100_000;
+const SCORED_ROWS: usize = 10_000;
+
+/// `n` rows of `width` features: sums of uniforms around 0 (roughly normal), a few missing
+/// (NaN) when `missing` is above 0.
+fn rows(rng: &mut Rng, n: usize, width: usize, missing: f64) -> Vec<f64> {
+    (0..n * width)
+        .map(|_| {
+            if rng.random::<f64>() < missing {
+                f64::NAN
+            } else {
+                (0..4).map(|_| rng.random::<f64>()).sum::<f64>() - 2.0
+            }
+        })
+        .collect()
+}
+
+/// An XGBoost JSON model of `trees` full trees of `depth` over `width` features, laid out as
+/// XGBoost lays them out (breadth-first, siblings side by side).
+fn synthetic_model(rng: &mut Rng, trees: usize, depth: u32, width: usize) -> String {
+    let splits = (1usize << depth) - 1;
+    let nodes = 2 * splits + 1;
+    let trees_json: Vec<Value> = (0..trees)
+        .map(|id| {
+            let mut left = Vec::with_capacity(nodes);
+            let mut right = Vec::with_capacity(nodes);
+            let mut feature = Vec::with_capacity(nodes);
+            let mut condition = Vec::with_capacity(nodes);
+            let mut default_left = Vec::with_capacity(nodes);
+            for i in 0..nodes {
+                if i < splits {
+                    left.push(2 * i as i64 + 1);
+                    right.push(2 * i as i64 + 2);
+                    feature.push(rng.random_range(0..width));
+                    condition.push(rng.random_range(-1.2f32..1.2));
+                    default_left.push(u8::from(rng.random::<bool>()));
+                } else {
+                    left.push(-1);
+                    right.push(-1);
+                    feature.push(0);
+                    condition.push(rng.random_range(-0.1f32..0.1));
+                    default_left.push(0);
+                }
+            }
+            json!({
+                "base_weights": vec![0.0; nodes],
+                "default_left": default_left,
+                "id": id,
+                "left_children": left,
+                "loss_changes": vec![0.0; nodes],
+                "parents": vec![0; nodes],
+                "right_children": right,
+                "split_conditions": condition,
+                "split_indices": feature,
+                "split_type": vec![0; nodes],
+                "sum_hessian": vec![0.0; nodes],
+                "tree_param": {
+                    "num_deleted": "0",
+                    "num_feature": width.to_string(),
+                    "num_nodes": nodes.to_string(),
+                    "size_leaf_vector": "1",
+                },
+            })
+        })
+        .collect();
+    json!({
+        "learner": {
+            "attributes": {},
+            "feature_names": [],
+            "feature_types": [],
+            "gradient_booster": {
+                "model": {
+                    "gbtree_model_param": {"num_parallel_tree": "1", "num_trees": trees.to_string()},
+                    "iteration_indptr": (0..=trees).collect::<Vec<_>>(),
+                    "tree_info": vec![0; trees],
+                    "trees": trees_json,
+                },
+                "name": "gbtree",
+            },
+            "learner_model_param": {
+                "base_score": "[1E-2]",
+                "boost_from_average": "1",
+                "num_class": "0",
+                "num_feature": width.to_string(),
+                "num_target": "1",
+            },
+            "objective": {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}},
+        },
+        "version": [3, 2, 0],
+    })
+    .to_string()
+}
+
+fn bench_gbtree(c: &mut Criterion, name: &str, model: &GradientBoosted, data: &[f64]) {
+    let w = model.width();
+    let n = data.len() / w.max(1);
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(n as u64));
+    let mut out = vec![0.0; n];
+    group.bench_function("batch", |b| {
+        b.iter(|| {
+            model
+                .predict_batch(black_box(data), &mut out)
+                .expect("rows of the model's width");
+            black_box(&out);
+        })
+    });
+    group.bench_function("single", |b| {
+        b.iter(|| {
+            let mut sum = 0.0;
+            for row in black_box(data).chunks_exact(w.max(1)) {
+                sum += model.predict(row).expect("a row of the model's width");
+            }
+            black_box(sum)
+        })
+    });
+    group.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let mut rng = Rng::seed_from_u64(42);
+
+    let training = rows(&mut rng, TRAINING_ROWS, WIDTH, 0.0);
+    let forest = IsolationForest::fit(
+        &training,
+        WIDTH,
+        &Params {
+            trees: 100,
+            sample_size: 256,
+            seed: 42,
+            threads: 2,
+        },
+    )
+    .expect("a forest");
+    let scored = rows(&mut rng, SCORED_ROWS, WIDTH, 0.0);
+    let mut group = c.benchmark_group("iforest");
+    group.throughput(Throughput::Elements(SCORED_ROWS as u64));
+    let mut out = vec![0.0; SCORED_ROWS];
+    group.bench_function("batch", |b| {
+        b.iter(|| {
+            forest
+                .score_batch(black_box(&scored), &mut out)
+                .expect("rows of the forest's width");
+            black_box(&out);
+        })
+    });
+    group.bench_function("single", |b| {
+        b.iter(|| {
+            let mut sum = 0.0;
+            for row in black_box(&scored).chunks_exact(WIDTH) {
+                sum += forest.score(row).expect("a row of the forest's width");
+            }
+            black_box(sum)
+        })
+    });
+    group.finish();
+
+    let json = synthetic_model(&mut rng, 100, 6, WIDTH);
+    let model = GradientBoosted::from_json(json.as_bytes()).expect("the synthetic model");
+    let scored = rows(&mut rng, SCORED_ROWS, WIDTH, 0.02);
+    bench_gbtree(&mut c, "gbtree_synthetic", &model, &scored);
+
+    if let Some(path) = std::env::var_os("FW_BENCH_XGB_MODEL") {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("FW_BENCH_XGB_MODEL = {}: {e}", path.display()));
+        let model = GradientBoosted::from_json(&bytes)
+            .unwrap_or_else(|e| panic!("FW_BENCH_XGB_MODEL = {}: {e}", path.display()));
+        let scored = rows(&mut rng, SCORED_ROWS, model.width(), 0.02);
+        bench_gbtree(&mut c, "gbtree_file", &model, &scored);
+    }
+
+    c.final_summary();
+}
