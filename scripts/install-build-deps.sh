@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building fraudwatch needs and a fresh machine may lack: a C/C++ toolchain, make,
-# cmake and perl (librdkafka's build), pkg-config and zlib headers. Debian packages only; installs
+# cmake and perl (librdkafka's build), ninja, clang and libclang (XGBoost's build and its bindings),
+# pkg-config and zlib headers. Debian packages only; installs
 # nothing that is already there, so it is fast on a second run.
 set -euo pipefail
 
 need=()
-for pkg in build-essential cmake perl pkg-config zlib1g-dev; do
+for pkg in build-essential cmake ninja-build clang libclang-dev perl pkg-config zlib1g-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 command -v cargo >/dev/null || { echo "[build-deps] ERROR: cargo not found; install Rust with rustup" >&2; exit 1; }
