@@ -67,10 +67,10 @@ pub enum Command {
     Monitor,
     /// Retrain, compare and promote models.
     Retrain,
-    /// Train a model bundle from a features file.
-    Train,
+    /// Train a model bundle from transactions (features by the streaming engine) into the registry.
+    Train(Box<crate::modelling::TrainArgs>),
     /// Evaluate models with the fraud handbook's protocols.
-    Evaluate,
+    Evaluate(Box<crate::modelling::EvaluateArgs>),
     /// Measure the pipeline's throughput and latency (prints JSON).
     Bench(BenchArgs),
     /// Run the whole pipeline in one process (embedded mode).
@@ -90,8 +90,8 @@ impl Command {
             Command::Serve => "serve",
             Command::Monitor => "monitor",
             Command::Retrain => "retrain",
-            Command::Train => "train",
-            Command::Evaluate => "evaluate",
+            Command::Train(_) => "train",
+            Command::Evaluate(_) => "evaluate",
             Command::Bench(_) => "bench",
             Command::Demo(_) => "demo",
             Command::Setup => "setup",

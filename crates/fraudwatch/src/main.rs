@@ -17,7 +17,9 @@ mod demo;
 mod generate;
 mod logging;
 mod metrics;
+mod modelling;
 mod process;
+mod registry;
 mod settings;
 mod setup;
 
@@ -72,6 +74,12 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
             .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate::run(*args, &settings).await,
         Command::Process(args) => process::run(args, &settings).await,
+        Command::Train(args) => {
+            tokio::task::spawn_blocking(move || modelling::train(&args, &settings)).await?
+        }
+        Command::Evaluate(args) => {
+            tokio::task::spawn_blocking(move || modelling::evaluate(&args, &settings)).await?
+        }
         stub => {
             eprintln!("fraudwatch {}: not implemented yet", stub.name());
             Ok(ExitCode::from(3))

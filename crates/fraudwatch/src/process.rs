@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use fraudwatch_core::engine::{DAY_MS, Engine, EngineConfig, FeatureSet, SECOND_MS};
-use fraudwatch_core::{Label, time};
+use fraudwatch_core::{Label, handbook, time};
 use fraudwatch_generator::HandbookFile;
 
 use fraudwatch_processor::{Counters, ProcessorConfig, Topics};
@@ -156,22 +156,13 @@ impl Ord for Pending {
 
 impl FileJob {
     pub fn run(&self) -> anyhow::Result<Summary> {
-        let started = Instant::now();
-        let path = &self.input;
-        let mut rows = HandbookFile::open(path)?;
         let mut out = open_output(self.out.as_deref())?;
         let out_name = self.out.as_deref().map_or_else(
             || "standard output".to_string(),
             |p| p.display().to_string(),
         );
         let write_err = |e: std::io::Error| anyhow::anyhow!("cannot write {out_name}: {e}");
-
-        let mut engine = Engine::new(EngineConfig {
-            feature_set: self.feature_set,
-            lateness_ms: self.lateness_ms,
-            label_delay_ms: self.label_delay_ms,
-        });
-        let specs = engine.specs();
+        let specs = self.feature_set.specs();
         let mut text = String::from("transaction_id");
         for s in specs {
             text.push(',');
@@ -179,61 +170,85 @@ impl FileJob {
         }
         text.push('\n');
         out.write_all(text.as_bytes()).map_err(write_err)?;
-
-        let mut values = vec![0.0; engine.width()];
-        let mut pending: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
-        let mut summary = Summary {
-            transactions: 0,
-            labels: 0,
-            seconds: 0.0,
-        };
-        while let Some(row) = rows.next() {
-            let row = row?;
-            let n = rows.line();
-            let tx = row.transaction();
-            let t = tx.timestamp.timestamp_millis();
-            while pending.peek().is_some_and(|p| p.0.due <= t) {
-                let Some(Reverse(p)) = pending.pop() else {
-                    break;
-                };
-                engine
-                    .label(&p.label)
-                    .with_context(|| format!("{}: label of line {}", path.display(), p.order))?;
-                summary.labels += 1;
-            }
-            engine
-                .transaction(&tx, &mut values)
-                .with_context(|| format!("{}: line {n}", path.display()))?;
-            summary.transactions += 1;
-            let due = t.saturating_add(self.label_delay_ms);
-            let labelled_at = time::from_millis(due).with_context(|| {
-                format!(
-                    "{}: line {n}: the label would be due after year 262143",
-                    path.display()
-                )
-            })?;
-            pending.push(Reverse(Pending {
-                due,
-                order: n,
-                label: row.label(labelled_at),
-            }));
-
-            text.clear();
-            let _ = write!(text, "{}", row.transaction_id);
-            for (spec, v) in specs.iter().zip(&values) {
-                if spec.kind.is_integer() {
-                    let _ = write!(text, ",{}", *v as i64);
-                } else {
-                    let _ = write!(text, ",{v:?}");
+        let summary = engine_pass(
+            &self.input,
+            EngineConfig {
+                feature_set: self.feature_set,
+                lateness_ms: self.lateness_ms,
+                label_delay_ms: self.label_delay_ms,
+            },
+            |row, values| {
+                text.clear();
+                let _ = write!(text, "{}", row.transaction_id);
+                for (spec, v) in specs.iter().zip(values) {
+                    if spec.kind.is_integer() {
+                        let _ = write!(text, ",{}", *v as i64);
+                    } else {
+                        let _ = write!(text, ",{v:?}");
+                    }
                 }
-            }
-            text.push('\n');
-            out.write_all(text.as_bytes()).map_err(write_err)?;
-        }
+                text.push('\n');
+                out.write_all(text.as_bytes()).map_err(write_err)
+            },
+        )?;
         out.flush().map_err(write_err)?;
-        summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
     }
+}
+
+/// Feeds every row of a handbook-layout file to the engine as a transaction, and its label
+/// (`tx_fraud`) back as a label event `label_delay_ms` after it (a label due at time L goes in
+/// before any transaction at or after L); `each` gets every row with its features.
+pub fn engine_pass(
+    path: &Path,
+    config: EngineConfig,
+    mut each: impl FnMut(&handbook::Row, &[f64]) -> anyhow::Result<()>,
+) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let mut rows = HandbookFile::open(path)?;
+    let label_delay_ms = config.label_delay_ms;
+    let mut engine = Engine::new(config);
+    let mut values = vec![0.0; engine.width()];
+    let mut pending: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
+    let mut summary = Summary {
+        transactions: 0,
+        labels: 0,
+        seconds: 0.0,
+    };
+    while let Some(row) = rows.next() {
+        let row = row?;
+        let n = rows.line();
+        let tx = row.transaction();
+        let t = tx.timestamp.timestamp_millis();
+        while pending.peek().is_some_and(|p| p.0.due <= t) {
+            let Some(Reverse(p)) = pending.pop() else {
+                break;
+            };
+            engine
+                .label(&p.label)
+                .with_context(|| format!("{}: label of line {}", path.display(), p.order))?;
+            summary.labels += 1;
+        }
+        engine
+            .transaction(&tx, &mut values)
+            .with_context(|| format!("{}: line {n}", path.display()))?;
+        summary.transactions += 1;
+        let due = t.saturating_add(label_delay_ms);
+        let labelled_at = time::from_millis(due).with_context(|| {
+            format!(
+                "{}: line {n}: the label would be due after year 262143",
+                path.display()
+            )
+        })?;
+        pending.push(Reverse(Pending {
+            due,
+            order: n,
+            label: row.label(labelled_at),
+        }));
+        each(&row, &values)?;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
 }
 
 fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {

@@ -2,17 +2,21 @@
 //! (in the model bundle's feature order) and get scores.
 //!
 //! Module map:
+//! - [`bundle`] — the model bundle (both models, inputs, scaling, thresholds, metrics, a reference
+//!   sample), versioned by its content hash, and [`Scorer`], its loaded form.
 //! - [`gbtree`] — gradient-boosted trees read from XGBoost's saved JSON model, scored natively
 //!   (allocation-free, and with XGBoost's own f32 arithmetic so the scores agree).
 //! - [`iforest`] — Isolation Forest (Liu, Ting & Zhou 2008): training and allocation-free scoring.
 //! - [`metrics`] — AUC-ROC, average precision and Card Precision@k as the fraud handbook defines them.
 //! - [`path`] — `c(n)`, the average path length of an unsuccessful search in a binary search tree.
 
+pub mod bundle;
 pub mod gbtree;
 pub mod iforest;
 pub mod metrics;
 pub mod path;
 
+pub use bundle::{Bundle, ModelKind, Risk, Scorer};
 pub use gbtree::GradientBoosted;
 pub use iforest::{IsolationForest, Params};
 
