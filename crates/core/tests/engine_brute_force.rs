@@ -84,6 +84,8 @@ struct Brute {
     txs: Vec<Tx>,
     /// Per accepted transaction id: its latest label (fraud, labelled at).
     labels: std::collections::HashMap<u64, (bool, i64)>,
+    /// Per accepted transaction id: its amount was usual for its card when it was accepted.
+    usual: std::collections::HashMap<u64, bool>,
 }
 
 impl Brute {
@@ -122,9 +124,16 @@ impl Brute {
         }
         let known_fraud = |f: &&&Tx| self.labels.get(&f.id).is_some_and(|&(x, at)| x && at <= t);
         let mut oldest = -1.0;
+        let mut usual_frauds = vec![];
         for days in [1, 7, 30] {
             let m = self.window(t - DELAY, days * DAY, |f| f.terminal == e.terminal);
             let frauds = m.iter().filter(known_fraud).count();
+            usual_frauds.push(
+                m.iter()
+                    .filter(known_fraud)
+                    .filter(|f| self.usual[&f.id])
+                    .count() as f64,
+            );
             if let Some(first) = m.iter().filter(known_fraud).map(|f| f.time).min() {
                 oldest = (t - first) as f64 / DAY as f64;
             }
@@ -139,6 +148,7 @@ impl Brute {
             out.push(amount);
             out.extend(ratios);
             out.push(oldest);
+            out.extend_from_slice(&usual_frauds[1..]);
         }
         out
     }
@@ -393,6 +403,10 @@ fn check(
                 }
                 prop_assert_eq!(got, Ok(()));
                 brute.txs.push(tx.clone());
+                let amount = tx.cents as f64 / 100.0;
+                let mean30 = brute.handbook(tx, false)[7];
+                let ratio = if mean30 == 0.0 { 1.0 } else { amount / mean30 };
+                brute.usual.insert(tx.id, ratio < 2.0);
                 let want = match set {
                     FeatureSet::Handbook => brute.handbook(tx, false),
                     FeatureSet::Risk => brute.handbook(tx, true),

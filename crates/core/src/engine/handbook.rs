@@ -16,7 +16,11 @@
 //! - `terminal_oldest_fraud_days`: days from the oldest fraud known at `t` in the terminal's
 //!   30-day window `(t − D − 30 d, t − D]` to `t`; −1 when that window holds no known fraud.
 //!   A compromised terminal is fraudulent for a stretch of days: how long ago its known frauds
-//!   began tells a compromise still running from one that has ended.
+//!   began tells a compromise still running from one that has ended;
+//! - `terminal_nb_usual_fraud_Nday`, N ∈ {7, 30}: how many of the frauds known at `t` in the
+//!   terminal's delayed N-day window were at a usual amount for their card (less than
+//!   [`USUAL_RATIO`] times its 30-day mean). A stolen card shows itself in its amounts; a fraud
+//!   the card's behaviour does not explain points at the terminal instead.
 //!
 //! State: per customer its last 30 days of (time, amount); per terminal its last D + 30 days of
 //! (time, label); and transaction id → (terminal, time) for the transactions a label may still
@@ -31,6 +35,9 @@ use crate::label::Label;
 use crate::transaction::Transaction;
 
 const LONGEST: i64 = 30 * DAY_MS;
+
+/// Below this multiple of the card's 30-day mean amount, an amount is usual for the card.
+pub const USUAL_RATIO: f64 = 2.0;
 
 #[derive(Debug, Clone, Copy)]
 struct Spend {
@@ -68,25 +75,34 @@ struct Visit {
     /// When its label was learnt; `i64::MAX` while unknown.
     labelled_at: i64,
     fraud: bool,
-    /// Running count of recorded frauds.
-    cum: i64,
+    /// The amount was usual for the card (see [`USUAL_RATIO`]).
+    usual: bool,
+    /// Running counts of recorded frauds: all, and those at a usual amount.
+    cum: [i64; 2],
+}
+
+impl Visit {
+    fn known_fraud_at(&self, t: i64) -> bool {
+        self.fraud && self.labelled_at <= t
+    }
 }
 
 impl Entry for Visit {
-    type Sum = i64;
+    type Sum = [i64; 2];
     fn time(&self) -> i64 {
         self.time
     }
     fn seq(&self) -> u64 {
         self.seq
     }
-    fn own(&self) -> i64 {
-        i64::from(self.fraud && self.labelled_at != i64::MAX)
+    fn own(&self) -> [i64; 2] {
+        let known = self.fraud && self.labelled_at != i64::MAX;
+        [i64::from(known), i64::from(known && self.usual)]
     }
-    fn cum(&self) -> i64 {
+    fn cum(&self) -> [i64; 2] {
         self.cum
     }
-    fn set_cum(&mut self, cum: i64) {
+    fn set_cum(&mut self, cum: [i64; 2]) {
         self.cum = cum;
     }
 }
@@ -172,6 +188,7 @@ impl State {
         });
         // Nested windows: each search starts where the shorter one stopped.
         let end = p + 1;
+        let mut usual = true;
         let lo1 = spends.after_back(t - DAY_MS, end);
         let lo7 = spends.after_back(t - 7 * DAY_MS, lo1);
         let lo30 = spends.after(t - LONGEST);
@@ -180,9 +197,11 @@ impl State {
             let mean = money::mean(i128::from(spends.sum(lo, end)), n);
             out[2 + 2 * k] = n as f64;
             out[3 + 2 * k] = mean;
+            let ratio = if mean == 0.0 { 1.0 } else { tx.amount / mean };
             if self.extended {
-                out[15 + k] = if mean == 0.0 { 1.0 } else { tx.amount / mean };
+                out[15 + k] = ratio;
             }
+            usual = ratio < USUAL_RATIO;
         }
 
         let visits = &mut terminal.visits;
@@ -192,7 +211,8 @@ impl State {
             seq: at.seq,
             labelled_at: i64::MAX,
             fraud: false,
-            cum: 0,
+            usual,
+            cum: [0, 0],
         });
         let end = t - self.delay_ms;
         let hi = visits.after_back(end, visits.len());
@@ -200,15 +220,17 @@ impl State {
         let lo7 = visits.after_back(end - 7 * DAY_MS, lo1);
         let lo30 = visits.after(end - LONGEST);
         let all_known = terminal.latest_label <= t;
+        let mut usual_frauds = [0; 3];
         for (k, lo) in [lo1, lo7, lo30].into_iter().enumerate() {
-            let frauds = if all_known {
+            let [frauds, usual] = if all_known {
                 visits.sum(lo, hi)
             } else {
                 visits
                     .range(lo..hi)
-                    .filter(|v| v.fraud && v.labelled_at <= t)
-                    .count() as i64
+                    .filter(|v| v.known_fraud_at(t))
+                    .fold([0, 0], |[a, u], v| [a + 1, u + i64::from(v.usual)])
             };
+            usual_frauds[k] = usual;
             let n = hi - lo;
             out[8 + 2 * k] = n as f64;
             out[9 + 2 * k] = if n == 0 {
@@ -221,6 +243,8 @@ impl State {
             out[14] = tx.amount;
             out[18] = oldest_fraud(visits, lo30, hi, t, all_known)
                 .map_or(-1.0, |time| (t - time) as f64 / DAY_MS as f64);
+            out[19] = usual_frauds[1] as f64;
+            out[20] = usual_frauds[2] as f64;
         }
         self.targets.insert(
             tx.transaction_id.clone(),
@@ -298,18 +322,18 @@ fn oldest_fraud(
     if !all_known {
         return visits
             .range(lo..hi)
-            .find(|v| v.fraud && v.labelled_at <= t)
+            .find(|v| v.known_fraud_at(t))
             .map(|v| v.time);
     }
-    let before = visits.prefix(lo);
-    if visits.prefix(hi) == before {
+    let before = visits.prefix(lo)[0];
+    if visits.prefix(hi)[0] == before {
         return None;
     }
     // The first index i in lo..hi whose running count (through i) exceeds the count before lo.
     let (mut a, mut b) = (lo, hi - 1);
     while a < b {
         let mid = a + (b - a) / 2;
-        if visits.prefix(mid + 1) > before {
+        if visits.prefix(mid + 1)[0] > before {
             b = mid;
         } else {
             a = mid + 1;

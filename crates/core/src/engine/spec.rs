@@ -56,10 +56,11 @@ pub const HANDBOOK: [FeatureSpec; 14] = [
 ];
 
 /// The `risk` set: the handbook's 14 features, then what separates its fraud patterns better: the
-/// amount, the amount against the customer's usual amounts, and how long ago the terminal's
-/// oldest known fraud of its delayed 30-day window happened (a compromised terminal stays
-/// compromised for a while, then stops). See `handbook`.
-pub const RISK: [FeatureSpec; 19] = [
+/// amount, the amount against the customer's usual amounts, how long ago the terminal's oldest
+/// known fraud of its delayed 30-day window happened (a compromised terminal stays compromised
+/// for a while, then stops), and how many of its known frauds the cards' amounts do not explain.
+/// See `handbook`.
+pub const RISK: [FeatureSpec; 21] = [
     HANDBOOK[0],
     HANDBOOK[1],
     HANDBOOK[2],
@@ -79,6 +80,8 @@ pub const RISK: [FeatureSpec; 19] = [
     f("customer_amount_ratio_7day", Real),
     f("customer_amount_ratio_30day", Real),
     f("terminal_oldest_fraud_days", Real),
+    f("terminal_nb_usual_fraud_7day", Count),
+    f("terminal_nb_usual_fraud_30day", Count),
 ];
 
 /// The streaming set: velocity over minutes, the customer's own history, place, and terminal

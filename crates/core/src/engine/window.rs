@@ -31,6 +31,15 @@ impl Summary for i64 {
     }
 }
 
+impl Summary for [i64; 2] {
+    fn plus(self, o: Self) -> Self {
+        [self[0].wrapping_add(o[0]), self[1].wrapping_add(o[1])]
+    }
+    fn minus(self, o: Self) -> Self {
+        [self[0].wrapping_sub(o[0]), self[1].wrapping_sub(o[1])]
+    }
+}
+
 impl Summary for i128 {
     fn plus(self, o: Self) -> Self {
         self.wrapping_add(o)
