@@ -2,13 +2,19 @@
 //! - the Isolation Forest (100 trees, ψ = 256, fitted on 100,000 synthetic rows of 15 features);
 //! - a synthetic XGBoost model (100 trees of depth 6 over 15 features, its JSON built here);
 //! - with `FW_BENCH_XGB_MODEL=path/to/model.json`, that real XGBoost model too, on synthetic rows
-//!   of its width.
+//!   of its width;
+//! - with `FW_BENCH_DATA=dir` (written by `scripts/reference/model_speed.py`, which times the same
+//!   models in Python), groups `iforest_data` and `gbtree_data`: a forest fitted on `dir/train.f64`
+//!   with the settings above and the XGBoost model `dir/xgb.json`, both scoring `dir/score.f64`.
+//!   Their batch outputs go to `dir/rust_iforest_score.f64` and `dir/rust_xgb_pred.f64`, so that
+//!   `scripts/bench-models.sh` can check them against Python's.
 //!
 //! Each is scored on 10,000 rows, in one batch call and one row at a time; criterion reports
 //! rows/s (`Throughput::Elements`). `cargo bench -p fraudwatch-models --bench score -- --quick`
 //! for a short run.
 
 use std::hint::black_box;
+use std::path::Path;
 
 use criterion::{Criterion, Throughput};
 use fraudwatch_models::{GradientBoosted, IsolationForest, Params};
@@ -111,6 +117,77 @@ fn synthetic_model(rng: &mut Rng, trees: usize, depth: u32, width: usize) -> Str
     .to_string()
 }
 
+/// A `.f64` file: a 16-byte header (rows, width: u64 little-endian), then rows × width f64
+/// little-endian, row after row. Returns (values, width).
+fn read_rows(path: &Path) -> (Vec<f64>, usize) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let word = |i: usize| {
+        let b = bytes.get(8 * i..8 * i + 8).expect("a header of two u64");
+        u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize
+    };
+    let (rows, width) = (word(0), word(1));
+    let values: Vec<f64> = bytes[16..]
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    assert_eq!(
+        values.len(),
+        rows * width,
+        "{}: {rows} × {width} values",
+        path.display()
+    );
+    (values, width)
+}
+
+/// One value per row, in [`read_rows`]' format.
+fn write_column(path: &Path, values: &[f64]) {
+    let mut bytes = Vec::with_capacity(16 + 8 * values.len());
+    bytes.extend_from_slice(&(values.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&1u64.to_le_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn fit_forest(training: &[f64], width: usize) -> IsolationForest {
+    IsolationForest::fit(
+        training,
+        width,
+        &Params {
+            trees: 100,
+            sample_size: 256,
+            seed: 42,
+            threads: 2,
+        },
+    )
+    .expect("a forest")
+}
+
+fn bench_iforest(c: &mut Criterion, name: &str, forest: &IsolationForest, data: &[f64]) {
+    let w = forest.width();
+    let n = data.len() / w;
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(n as u64));
+    let mut out = vec![0.0; n];
+    group.bench_function("batch", |b| {
+        b.iter(|| {
+            forest
+                .score_batch(black_box(data), &mut out)
+                .expect("rows of the forest's width");
+            black_box(&out);
+        })
+    });
+    group.bench_function("single", |b| {
+        b.iter(|| {
+            let mut sum = 0.0;
+            for row in black_box(data).chunks_exact(w) {
+                sum += forest.score(row).expect("a row of the forest's width");
+            }
+            black_box(sum)
+        })
+    });
+    group.finish();
+}
+
 fn bench_gbtree(c: &mut Criterion, name: &str, model: &GradientBoosted, data: &[f64]) {
     let w = model.width();
     let n = data.len() / w.max(1);
@@ -142,39 +219,9 @@ fn main() {
     let mut rng = Rng::seed_from_u64(42);
 
     let training = rows(&mut rng, TRAINING_ROWS, WIDTH, 0.0);
-    let forest = IsolationForest::fit(
-        &training,
-        WIDTH,
-        &Params {
-            trees: 100,
-            sample_size: 256,
-            seed: 42,
-            threads: 2,
-        },
-    )
-    .expect("a forest");
+    let forest = fit_forest(&training, WIDTH);
     let scored = rows(&mut rng, SCORED_ROWS, WIDTH, 0.0);
-    let mut group = c.benchmark_group("iforest");
-    group.throughput(Throughput::Elements(SCORED_ROWS as u64));
-    let mut out = vec![0.0; SCORED_ROWS];
-    group.bench_function("batch", |b| {
-        b.iter(|| {
-            forest
-                .score_batch(black_box(&scored), &mut out)
-                .expect("rows of the forest's width");
-            black_box(&out);
-        })
-    });
-    group.bench_function("single", |b| {
-        b.iter(|| {
-            let mut sum = 0.0;
-            for row in black_box(&scored).chunks_exact(WIDTH) {
-                sum += forest.score(row).expect("a row of the forest's width");
-            }
-            black_box(sum)
-        })
-    });
-    group.finish();
+    bench_iforest(&mut c, "iforest", &forest, &scored);
 
     let json = synthetic_model(&mut rng, 100, 6, WIDTH);
     let model = GradientBoosted::from_json(json.as_bytes()).expect("the synthetic model");
@@ -188,6 +235,31 @@ fn main() {
             .unwrap_or_else(|e| panic!("FW_BENCH_XGB_MODEL = {}: {e}", path.display()));
         let scored = rows(&mut rng, SCORED_ROWS, model.width(), 0.02);
         bench_gbtree(&mut c, "gbtree_file", &model, &scored);
+    }
+
+    if let Some(dir) = std::env::var_os("FW_BENCH_DATA") {
+        let dir = Path::new(&dir);
+        let (training, width) = read_rows(&dir.join("train.f64"));
+        let (scored, scored_width) = read_rows(&dir.join("score.f64"));
+        assert_eq!(scored_width, width, "train.f64 and score.f64 widths");
+        let mut out = vec![0.0; scored.len() / width];
+
+        let forest = fit_forest(&training, width);
+        forest
+            .score_batch(&scored, &mut out)
+            .expect("rows of the forest's width");
+        write_column(&dir.join("rust_iforest_score.f64"), &out);
+        bench_iforest(&mut c, "iforest_data", &forest, &scored);
+
+        let path = dir.join("xgb.json");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let model = GradientBoosted::from_json(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        model
+            .predict_batch(&scored, &mut out)
+            .expect("rows of the model's width");
+        write_column(&dir.join("rust_xgb_pred.f64"), &out);
+        bench_gbtree(&mut c, "gbtree_data", &model, &scored);
     }
 
     c.final_summary();

@@ -28,7 +28,7 @@ pub const ANOMALY_INPUT: &str = "anomaly_score";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
-    /// XGBoost's probability.
+    /// XGBoost's probability (the forest, when the bundle has one, still gives the anomaly score).
     Xgboost,
     /// The Isolation Forest's anomaly score (unsupervised).
     Iforest,
@@ -111,6 +111,9 @@ pub struct Bundle {
     /// XGBoost's JSON model, verbatim (empty for `iforest`).
     pub xgboost: String,
     pub iforest: Option<IsolationForest>,
+    /// The inputs the forest reads, by name, in its order (empty: all of them).
+    #[serde(default)]
+    pub iforest_inputs: Vec<String>,
     pub thresholds: Thresholds,
     /// Metrics measured at training time (e.g. on the validation slice).
     pub metrics: BTreeMap<String, f64>,
@@ -185,14 +188,21 @@ impl Bundle {
             .zip(names.iter().copied())
             .position(|(a, b)| a != b)
             .unwrap_or(self.features.len().min(names.len()));
+        let difference = if self.features.len() == names.len() && first_difference == names.len() {
+            "the inputs are the same".to_string()
+        } else {
+            format!(
+                "they first differ at input {first_difference} ({:?} vs {:?})",
+                self.features.get(first_difference),
+                names.get(first_difference)
+            )
+        };
         Err(ModelError::Unsupported(format!(
-            "bundle {} was trained on feature set {:?} with {} inputs, the running feature set {set:?} has {}; they first differ at input {first_difference} ({:?} vs {:?})",
+            "bundle {} was trained on feature set {:?} with {} inputs, the running feature set {set:?} has {}; {difference}",
             self.version,
             self.feature_set,
             self.features.len(),
             names.len(),
-            self.features.get(first_difference),
-            names.get(first_difference)
         )))
     }
 }
@@ -214,6 +224,8 @@ pub struct Scorer {
     scaling: Vec<Scale>,
     boosted: Option<GradientBoosted>,
     forest: Option<IsolationForest>,
+    /// The columns the forest reads (empty: all).
+    forest_inputs: Vec<usize>,
 }
 
 impl Scorer {
@@ -237,19 +249,41 @@ impl Scorer {
             return malformed(format!("a scale of mean {} and std {}", s.mean, s.std));
         }
         let kind = bundle.model;
-        let forest = match (&bundle.iforest, kind.uses_iforest()) {
-            (Some(f), true) => {
+        let forest_inputs = bundle
+            .iforest_inputs
+            .iter()
+            .map(|name| {
+                bundle
+                    .features
+                    .iter()
+                    .position(|f| f == name)
+                    .ok_or_else(|| {
+                        ModelError::Malformed(format!(
+                            "bundle: the forest reads {name:?}, which is not an input"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        let forest_width = if forest_inputs.is_empty() {
+            width
+        } else {
+            forest_inputs.len()
+        };
+        let forest = match &bundle.iforest {
+            Some(f) => {
                 f.check()?;
-                if f.width() != width {
+                if f.width() != forest_width {
                     return malformed(format!(
-                        "the isolation forest takes {} inputs, the bundle lists {width}",
+                        "the isolation forest takes {} inputs, the bundle gives it {forest_width}",
                         f.width()
                     ));
                 }
                 Some(f.clone())
             }
-            (None, true) => return malformed(format!("a {kind} bundle without its forest")),
-            (_, false) => None,
+            None if kind.uses_iforest() => {
+                return malformed(format!("a {kind} bundle without its forest"));
+            }
+            None => None,
         };
         let boosted = if kind.uses_xgboost() {
             let b = GradientBoosted::from_json(bundle.xgboost.as_bytes())?;
@@ -277,6 +311,7 @@ impl Scorer {
             scaling: bundle.scaling.clone(),
             boosted,
             forest,
+            forest_inputs,
         })
     }
 
@@ -305,11 +340,13 @@ impl Scorer {
                 value: rows[i],
             });
         }
-        // Scaled inputs, one spare column per row for the anomaly score of a combined model.
+        // Scaled inputs, one spare column per row for the anomaly score of a combined model,
+        // then room to gather the forest's inputs of one row.
         let cw = w + 1;
         scratch.clear();
-        scratch.resize(out.len() * cw, 0.0);
-        for (src, dst) in rows.chunks_exact(w).zip(scratch.chunks_exact_mut(cw)) {
+        scratch.resize(out.len() * cw + self.forest_inputs.len(), 0.0);
+        let (scaled, gathered) = scratch.split_at_mut(out.len() * cw);
+        for (src, dst) in rows.chunks_exact(w).zip(scaled.chunks_exact_mut(cw)) {
             if self.scaling.is_empty() {
                 dst[..w].copy_from_slice(src);
             } else {
@@ -319,15 +356,24 @@ impl Scorer {
             }
         }
         if let Some(forest) = &self.forest {
-            for (row, risk) in scratch.chunks_exact_mut(cw).zip(out.iter_mut()) {
-                let a = forest.score(&row[..w])?;
+            for (row, risk) in scaled.chunks_exact_mut(cw).zip(out.iter_mut()) {
+                let a = if self.forest_inputs.is_empty() {
+                    forest.score(&row[..w])?
+                } else {
+                    for (g, &c) in gathered.iter_mut().zip(&self.forest_inputs) {
+                        *g = row[c];
+                    }
+                    forest.score(gathered)?
+                };
                 row[w] = a;
                 risk.anomaly = a;
-                risk.risk = a;
+                if self.kind == ModelKind::Iforest {
+                    risk.risk = a;
+                }
             }
         }
         if let Some(boosted) = &self.boosted {
-            for (row, risk) in scratch.chunks_exact(cw).zip(out.iter_mut()) {
+            for (row, risk) in scaled.chunks_exact(cw).zip(out.iter_mut()) {
                 let input = if self.kind == ModelKind::Combined {
                     row
                 } else {

@@ -158,8 +158,9 @@ impl IsolationForest {
                 if !n.threshold.is_finite() {
                     return bad(format!("tree {t} node {i} has threshold {}", n.threshold));
                 }
-                if n.left != LEAF
-                    && (n.feature as usize >= self.width || !child_ok(n.left) || !child_ok(n.right))
+                // The branch-free walk reads the row at a leaf's feature too.
+                if n.feature as usize >= self.width
+                    || (n.left != LEAF && (!child_ok(n.left) || !child_ok(n.right)))
                 {
                     return bad(format!(
                         "tree {t} node {i} (feature {}, children {} and {}) points outside the tree or the width {}",

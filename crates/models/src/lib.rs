@@ -27,7 +27,7 @@ pub enum ModelError {
     Shape(usize, usize, usize),
     #[error("training needs at least 2 rows")]
     Empty,
-    #[error("feature {feature} of row {row} is {value}: training data must be finite")]
+    #[error("feature {feature} of row {row} is {value}: inputs must be finite")]
     NotFinite {
         row: usize,
         feature: usize,

@@ -79,7 +79,31 @@ pub fn fit(
     };
 
     let kind = params.model;
-    let iforest = if kind.uses_iforest() {
+    // The forest's columns: named ones, or all.
+    let forest_cols: Vec<usize> = params
+        .iforest
+        .features
+        .iter()
+        .map(|name| {
+            data.names().iter().position(|n| n == name).ok_or_else(|| {
+                TrainError::Params(format!(
+                    "iforest.features names {name:?}, which is not an input ({})",
+                    data.names().join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let forest_x = |x: &[f64]| -> Vec<f64> {
+        if forest_cols.is_empty() {
+            return x.to_vec();
+        }
+        x.chunks_exact(w)
+            .flat_map(|row| forest_cols.iter().map(|&c| row[c]))
+            .collect()
+    };
+    // Every bundle with trees configured carries a forest: for `xgboost` it still gives the
+    // anomaly score (a separate signal for the decision policy and for analysts).
+    let iforest = if params.iforest.trees > 0 {
         progress.stage("isolation forest");
         let p = fraudwatch_models::Params {
             trees: params.iforest.trees,
@@ -87,7 +111,12 @@ pub fn fit(
             seed: params.iforest.seed,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        Some(IsolationForest::fit(&fit_x, w, &p)?)
+        let fw = if forest_cols.is_empty() {
+            w
+        } else {
+            forest_cols.len()
+        };
+        Some(IsolationForest::fit(&forest_x(&fit_x), fw, &p)?)
     } else {
         None
     };
@@ -97,7 +126,7 @@ pub fn fit(
         progress.stage("xgboost");
         let inputs = |x: &[f64]| -> Result<(Vec<f32>, usize), TrainError> {
             match (&iforest, kind) {
-                (Some(f), ModelKind::Combined) => Ok((with_anomaly(f, x, w)?, w + 1)),
+                (Some(f), ModelKind::Combined) => Ok((with_anomaly(f, x, w, &forest_x(x))?, w + 1)),
                 _ => Ok((x.iter().map(|&v| v as f32).collect(), w)),
             }
         };
@@ -134,6 +163,7 @@ pub fn fit(
         model: kind,
         xgboost,
         iforest,
+        iforest_inputs: params.iforest.features.clone(),
         // Placeholders until the bundle's own scorer has scored the judged rows.
         thresholds: Thresholds {
             review: 1.0,
@@ -216,12 +246,17 @@ fn scaled(x: &[f64], w: usize, scaling: &[Scale]) -> Vec<f64> {
         .collect()
 }
 
-/// The rows as f32 with the forest's anomaly score appended to each.
-fn with_anomaly(forest: &IsolationForest, x: &[f64], w: usize) -> Result<Vec<f32>, TrainError> {
+/// The rows as f32 with the forest's anomaly score (of the forest's columns) appended to each.
+fn with_anomaly(
+    forest: &IsolationForest,
+    x: &[f64],
+    w: usize,
+    forest_x: &[f64],
+) -> Result<Vec<f32>, TrainError> {
     let mut out = Vec::with_capacity(x.len() / w * (w + 1));
-    for row in x.chunks_exact(w) {
+    for (row, frow) in x.chunks_exact(w).zip(forest_x.chunks_exact(forest.width())) {
         out.extend(row.iter().map(|&v| v as f32));
-        out.push(forest.score(row)? as f32);
+        out.push(forest.score(frow)? as f32);
     }
     Ok(out)
 }

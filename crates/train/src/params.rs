@@ -54,9 +54,13 @@ pub struct XgboostParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IforestParams {
+    /// 0: no forest (allowed for `xgboost` only; the bundle then gives no anomaly score).
     pub trees: usize,
     pub sample_size: usize,
     pub seed: u64,
+    /// The inputs the forest reads, by name (empty: all of them).
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 impl Default for IforestParams {
@@ -65,6 +69,7 @@ impl Default for IforestParams {
             trees: 100,
             sample_size: 256,
             seed: 42,
+            features: Vec::new(),
         }
     }
 }
@@ -99,6 +104,12 @@ impl TrainParams {
         let bad = |m: String| Err(TrainError::Params(m));
         if self.model.uses_xgboost() && self.xgboost.rounds == 0 {
             return bad("xgboost.rounds = 0: must be at least 1".into());
+        }
+        if self.model.uses_iforest() && self.iforest.trees == 0 {
+            return bad(format!(
+                "iforest.trees = 0: the {} model needs its forest",
+                self.model
+            ));
         }
         let Policy {
             review_rate,
