@@ -9,7 +9,7 @@ cd "$root"
 source scripts/cargo-env.sh
 
 scripts/install-build-deps.sh
-cargo build --release --locked -p fraudwatch
 mkdir -p .fraudwatch/demo
 cd .fraudwatch/demo
-exec "$CARGO_TARGET_DIR/release/fraudwatch" demo "$@"
+# Through cargo: it puts the XGBoost library it built on the loader path.
+exec cargo run --release --locked --quiet --manifest-path "$root/Cargo.toml" -p fraudwatch -- demo "$@"

@@ -78,7 +78,7 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
             tokio::task::spawn_blocking(move || modelling::train(&args, &settings)).await?
         }
         Command::Evaluate(args) => {
-            tokio::task::spawn_blocking(move || modelling::evaluate(&args, &settings)).await?
+            tokio::task::spawn_blocking(move || modelling::evaluate(&args)).await?
         }
         stub => {
             eprintln!("fraudwatch {}: not implemented yet", stub.name());

@@ -3,6 +3,7 @@
 //! the handbook's protocol with its metrics in `result.json` and the test scores beside it.
 
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -130,7 +131,8 @@ fn input_names(params: &TrainParams) -> (Vec<String>, bool) {
     }
 }
 
-/// Runs the file through the engine and keeps the rows dated `first..=last`.
+/// Runs the file through the engine and keeps the rows dated `first..=last`; stops reading at
+/// the first row after `last` (the layout is sorted by time).
 fn load(
     path: &Path,
     params: &TrainParams,
@@ -140,6 +142,18 @@ fn load(
     let (names, amount_first) = input_names(params);
     let mut data = Dataset::new(names);
     let mut inputs = Vec::new();
+    // On a terminal: a spinner with the rows read and the day reached.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            None,
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut read = 0u64;
     let config = EngineConfig {
         feature_set: params.feature_set,
         lateness_ms: 0,
@@ -147,8 +161,19 @@ fn load(
     };
     let summary = crate::process::engine_pass(path, config, |row, values| {
         let time = row.timestamp.timestamp_millis();
-        if days.is_some_and(|(a, b)| !(a..=b).contains(&time.div_euclid(DAY_MS))) {
-            return Ok(());
+        let day = time.div_euclid(DAY_MS);
+        read += 1;
+        if let Some(bar) = bar.as_ref().filter(|_| read.is_multiple_of(50_000)) {
+            bar.set_message(format!(
+                "features: {read} transactions read, at {}",
+                date_of(day)
+            ));
+            bar.tick();
+        }
+        match days {
+            Some((_, last)) if day > last => return Ok(ControlFlow::Break(())),
+            Some((first, _)) if day < first => return Ok(ControlFlow::Continue(())),
+            _ => {}
         }
         inputs.clear();
         if amount_first {
@@ -162,8 +187,11 @@ fn load(
             row.is_fraud,
             &inputs,
         )?;
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     tracing::info!(
         transactions = summary.transactions,
         kept = data.len(),
@@ -187,6 +215,11 @@ pub fn train(args: &TrainArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
     let (first, last) = match window {
         Some(w) => w,
         None => {
+            anyhow::ensure!(
+                !data.is_empty(),
+                "{}: no transactions to train on",
+                args.data.transactions.display()
+            );
             // The last `train_days` days of the file.
             let last = (0..data.len()).map(|i| data.day(i)).max().unwrap_or(0);
             (last - train_days + 1, last)
@@ -203,16 +236,17 @@ pub fn train(args: &TrainArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
     let mut progress = Terminal::new();
     let fitted = fraudwatch_train::fit(&data, &rows, &params, &mut progress)?;
     let bundle = &fitted.bundle;
+    // Before the registry changes: a run that fails moves no alias.
+    if let Some(out) = &args.out {
+        std::fs::write(out, bundle.to_json()?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
     let version = registry.put(bundle)?;
     // Read back through the loader the scorer uses: hash, models and shapes are checked.
     registry.get(&version)?;
     registry.set_alias(crate::registry::CHALLENGER, &version)?;
     if args.promote {
         registry.set_alias(crate::registry::CHAMPION, &version)?;
-    }
-    if let Some(out) = &args.out {
-        std::fs::write(out, bundle.to_json()?)
-            .with_context(|| format!("cannot write {}", out.display()))?;
     }
     let summary = serde_json::json!({
         "version": version,
@@ -229,8 +263,7 @@ pub fn train(args: &TrainArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn evaluate(args: &EvaluateArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let _ = settings;
+pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     let params = load_params(&args.data)?;
     let mut schedule = args.protocol.schedule(params.model);
     if let Some(d) = args.data.train_start {
@@ -257,6 +290,16 @@ pub fn evaluate(args: &EvaluateArgs, settings: &Settings) -> anyhow::Result<Exit
         schedule.delay_days,
         Some((first, last)),
     )?;
+    for fold in &folds {
+        let rows = data.days(fold.train.0, fold.train.1).len();
+        anyhow::ensure!(
+            rows >= 2,
+            "fold {}: {rows} rows from {} to {}: nothing to train on",
+            fold.index,
+            date_of(fold.train.0),
+            date_of(fold.train.1)
+        );
+    }
     let mut name = args.protocol.name().to_string();
     if args.validation {
         name.push_str(" (validation folds)");

@@ -14,6 +14,7 @@ use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -188,7 +189,8 @@ impl FileJob {
                     }
                 }
                 text.push('\n');
-                out.write_all(text.as_bytes()).map_err(write_err)
+                out.write_all(text.as_bytes()).map_err(write_err)?;
+                Ok(ControlFlow::Continue(()))
             },
         )?;
         out.flush().map_err(write_err)?;
@@ -198,11 +200,12 @@ impl FileJob {
 
 /// Feeds every row of a handbook-layout file to the engine as a transaction, and its label
 /// (`tx_fraud`) back as a label event `label_delay_ms` after it (a label due at time L goes in
-/// before any transaction at or after L); `each` gets every row with its features.
+/// before any transaction at or after L); `each` gets every row with its features, and may stop
+/// the pass early.
 pub fn engine_pass(
     path: &Path,
     config: EngineConfig,
-    mut each: impl FnMut(&handbook::Row, &[f64]) -> anyhow::Result<()>,
+    mut each: impl FnMut(&handbook::Row, &[f64]) -> anyhow::Result<ControlFlow<()>>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let mut rows = HandbookFile::open(path)?;
@@ -245,7 +248,9 @@ pub fn engine_pass(
             order: n,
             label: row.label(labelled_at),
         }));
-        each(&row, &values)?;
+        if each(&row, &values)?.is_break() {
+            break;
+        }
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

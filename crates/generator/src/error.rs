@@ -20,7 +20,7 @@ pub enum ConfigError {
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReplayOpen {
         path: PathBuf,
         #[source]
@@ -33,13 +33,13 @@ pub enum Error {
         line: u64,
         problem: String,
     },
-    #[error("writing {what}: {source}")]
+    #[error("writing {what}")]
     Write {
         what: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Bus {
         what: String,
         #[source]
