@@ -320,6 +320,10 @@ impl Scorer {
         self.width
     }
 
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
     /// Scores `rows` (row after row, raw inputs) into `out`. `scratch` is reused between calls,
     /// so a steady stream of batches allocates nothing. A non-finite input is an error naming
     /// its row and input.

@@ -51,8 +51,9 @@ pub struct XgboostParams {
     pub params: BTreeMap<String, toml::Value>,
 }
 
+/// Missing keys take the defaults (100 trees of 256 rows, seed 42, all inputs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct IforestParams {
     /// 0: no forest (allowed for `xgboost` only; the bundle then gives no anomaly score).
     pub trees: usize,
