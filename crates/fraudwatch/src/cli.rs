@@ -60,7 +60,7 @@ pub enum Command {
     /// Turn transactions into features over exact per-customer windows.
     Process(ProcessArgs),
     /// Score features, decide allow / review / block, open cases.
-    Score,
+    Score(crate::score::ScoreArgs),
     /// Serve the REST API for scoring and case work.
     Serve,
     /// Watch features and scores for drift.
@@ -86,7 +86,7 @@ impl Command {
         match self {
             Command::Generate(_) => "generate",
             Command::Process(_) => "process",
-            Command::Score => "score",
+            Command::Score(_) => "score",
             Command::Serve => "serve",
             Command::Monitor => "monitor",
             Command::Retrain => "retrain",

@@ -20,6 +20,7 @@ mod metrics;
 mod modelling;
 mod process;
 mod registry;
+mod score;
 mod settings;
 mod setup;
 
@@ -74,6 +75,7 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
             .map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => generate::run(*args, &settings).await,
         Command::Process(args) => process::run(args, &settings).await,
+        Command::Score(args) => score::run(&args, &settings).await,
         Command::Train(args) => {
             tokio::task::spawn_blocking(move || modelling::train(&args, &settings)).await?
         }

@@ -72,6 +72,14 @@ impl FileRegistry {
         )
     }
 
+    /// The bundle an alias points at, if any.
+    pub fn by_alias(&self, alias: &str) -> anyhow::Result<Option<Bundle>> {
+        match self.aliases()?.get(alias) {
+            Some(v) => self.get(v).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn bundle_path(&self, version: &str) -> anyhow::Result<PathBuf> {
         let hex = version
             .strip_prefix("sha256:")

@@ -12,7 +12,7 @@ use std::process::Command;
 #[test]
 fn stubbed_stages_fail_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    for stage in ["score", "serve", "monitor", "retrain"] {
+    for stage in ["serve", "monitor", "retrain"] {
         let o = fraudwatch(&[stage], dir.path());
         assert_eq!(o.status.code(), Some(3), "{stage}: {}", text(&o));
         assert!(
@@ -155,4 +155,21 @@ fn bench_measures_the_processor_and_prints_json() {
             text(&o)
         );
     }
+}
+
+#[test]
+fn score_without_a_champion_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = format!("file://{}", dir.path().join("registry").display());
+    let o = fraudwatch(&["--registry", &registry, "score"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("has no champion"), "{}", text(&o));
+    assert!(
+        text(&o).contains("fraudwatch train --promote"),
+        "{}",
+        text(&o)
+    );
+    let o = fraudwatch(&["score", "--anomaly-review", "7"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("--anomaly-review 7"), "{}", text(&o));
 }

@@ -1,0 +1,90 @@
+//! `fraudwatch score`: the streaming scorer. Reads `features` in a consumer group, scores each
+//! batch with the registry's champion bundle, publishes `scores` and opens a case for every
+//! review and block decision, until SIGINT or SIGTERM (`fraudwatch-scorer` does the work).
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use fraudwatch_core::engine::FeatureSet;
+use fraudwatch_scorer::stream::{Counters, StreamConfig};
+use fraudwatch_scorer::{Champion, Policy};
+
+use crate::settings::Settings;
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Consumer group; scorers of one group share the partitions.
+    #[arg(long, value_name = "NAME", default_value = "fraudwatch-score")]
+    pub group: String,
+    /// This process's stable name in the group (default: the process id).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// Prefix of the topic names.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// Most messages per batch (and per transaction).
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+    /// The feature set the processor publishes; the champion must have been trained on it.
+    #[arg(long, value_name = "SET", default_value = "risk")]
+    pub feature_set: FeatureSet,
+    /// Also review any transaction whose anomaly score (Isolation Forest) reaches this.
+    #[arg(long, value_name = "SCORE")]
+    pub anomaly_review: Option<f64>,
+}
+
+pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    if let Some(a) = args.anomaly_review {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&a),
+            "--anomaly-review {a}: an anomaly score is in [0, 1]"
+        );
+    }
+    let registry = crate::registry::open(&settings.registry_url)?;
+    let bundle = registry
+        .by_alias(crate::registry::CHAMPION)?
+        .with_context(|| {
+            format!(
+                "the registry {} has no champion: train one with `fraudwatch train --promote`",
+                settings.registry_url
+            )
+        })?;
+    bundle.check_inputs(args.feature_set.name(), args.feature_set.names())?;
+    let mut champion = Champion::new(&bundle)?;
+    let policy = Policy {
+        anomaly_review: args.anomaly_review,
+        ..*champion.policy()
+    };
+    champion = champion.with_policy(policy);
+
+    let bus = fraudwatch_bus::open(&settings.bus_url).context("opening the bus")?;
+    let store = fraudwatch_store::open(&settings.store_url)
+        .await
+        .context("opening the case store")?;
+    let instance = args
+        .instance
+        .clone()
+        .unwrap_or_else(|| std::process::id().to_string());
+    let mut config =
+        StreamConfig::with_prefix(&args.topic_prefix, &format!("{}-{instance}", args.group));
+    config.group = args.group.clone();
+    config.max_batch = args.batch as usize;
+    bus.create_topics(&config.specs(settings.partitions))
+        .await
+        .context("creating the scorer's topics")?;
+    crate::metrics::serve(settings)?;
+    let counters = Counters::default();
+    tracing::info!(bundle = %bundle.version, review = policy.review, block = policy.block, "scoring");
+    fraudwatch_scorer::stream::run(
+        &*bus,
+        &*store,
+        &mut champion,
+        &config,
+        &counters,
+        crate::process::shutdown_signal(),
+    )
+    .await?;
+    println!("{counters:?}");
+    Ok(ExitCode::SUCCESS)
+}

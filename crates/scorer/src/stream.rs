@@ -1,0 +1,211 @@
+//! The streaming stage: `features` in, `scores` out, a case for every review and block decision.
+//!
+//! Per polled batch: decode the vectors (undecodable ones become dead letters), score them with
+//! the champion (unscorable ones become dead letters with the reason), insert the batch's cases
+//! into the case store (idempotent on `transaction_id`, retried with backoff until the store
+//! answers), then publish the scores and dead letters and commit the input positions together
+//! (one Kafka transaction on `kafka://`). A crash before the commit repeats the batch: its scores
+//! are published once (the transaction), its cases are inserted again and ignored (idempotent).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use fraudwatch_bus::dlq::DeadLetter;
+use fraudwatch_bus::topics::{FEATURES, SCORES, dlq_topic};
+use fraudwatch_bus::{Bus, BusError, Message, Output, Record, TopicSpec};
+use fraudwatch_core::{Case, FeatureVector, time, wire};
+use fraudwatch_store::CaseStore;
+
+use crate::Champion;
+
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    pub features: String,
+    pub scores: String,
+    pub group: String,
+    /// Unique per live member of the group.
+    pub transactional_id: String,
+    pub max_batch: usize,
+    pub poll_wait: Duration,
+    /// Longest wait between two attempts at the case store.
+    pub max_backoff: Duration,
+}
+
+impl StreamConfig {
+    /// The pipeline's topics with `prefix`, group `fraudwatch-score`.
+    pub fn with_prefix(prefix: &str, transactional_id: &str) -> StreamConfig {
+        StreamConfig {
+            features: format!("{prefix}{FEATURES}"),
+            scores: format!("{prefix}{SCORES}"),
+            group: "fraudwatch-score".into(),
+            transactional_id: transactional_id.into(),
+            max_batch: 2_000,
+            poll_wait: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+
+    pub fn specs(&self, partitions: i32) -> Vec<TopicSpec> {
+        [&self.features, &self.scores]
+            .into_iter()
+            .flat_map(|t| TopicSpec::with_dlq(t, partitions))
+            .collect()
+    }
+}
+
+/// What the stage has committed so far.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub scored: AtomicU64,
+    pub cases: AtomicU64,
+    pub dead_letters: AtomicU64,
+    pub batches: AtomicU64,
+    pub store_retries: AtomicU64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("the champion could not score a checked batch: {0}")]
+    Model(#[from] fraudwatch_models::ModelError),
+}
+
+/// Runs until `shutdown` resolves, committing after every batch.
+pub async fn run(
+    bus: &dyn Bus,
+    store: &dyn CaseStore,
+    champion: &mut Champion,
+    config: &StreamConfig,
+    counters: &Counters,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StreamError> {
+    let mut consumer = bus
+        .subscribe_transactional(&config.group, &[&config.features], &config.transactional_id)
+        .await?;
+    let dlq = dlq_topic(&config.features);
+    tokio::pin!(shutdown);
+    loop {
+        let batch = tokio::select! {
+            () = &mut shutdown => break,
+            batch = consumer.poll(config.max_batch, config.poll_wait) => batch?,
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        let handled = handle(&batch, champion)?;
+        if !insert_cases(store, &handled.cases, config, counters, &mut shutdown).await {
+            // Shutting down before the store took the cases: commit nothing, the batch comes
+            // back after a restart.
+            break;
+        }
+        let mut outputs = Vec::with_capacity(handled.scores.len() + handled.dead.len());
+        for (key, payload) in &handled.scores {
+            outputs.push(Output {
+                topic: &config.scores,
+                record: Record::new(key, payload),
+            });
+        }
+        for (key, payload) in &handled.dead {
+            outputs.push(Output {
+                topic: &dlq,
+                record: Record {
+                    key: key.as_deref(),
+                    payload,
+                },
+            });
+        }
+        consumer.commit_with(&outputs).await?;
+        counters
+            .scored
+            .fetch_add(handled.scores.len() as u64, Relaxed);
+        counters
+            .cases
+            .fetch_add(handled.cases.len() as u64, Relaxed);
+        counters
+            .dead_letters
+            .fetch_add(handled.dead.len() as u64, Relaxed);
+        counters.batches.fetch_add(1, Relaxed);
+        tokio::task::yield_now().await;
+    }
+    Ok(())
+}
+
+/// One batch's outputs: encoded scores and dead letters (with their keys), and the cases.
+struct Handled {
+    scores: Vec<(Vec<u8>, Vec<u8>)>,
+    dead: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+    cases: Vec<Case>,
+}
+
+fn handle(batch: &[Message], champion: &mut Champion) -> Result<Handled, StreamError> {
+    let mut dead = Vec::new();
+    let mut kill = |m: &Message, reason: String| {
+        tracing::warn!(topic = %m.topic, partition = m.partition, offset = m.offset, %reason, "dead letter");
+        let letter = serde_json::to_vec(&DeadLetter::new(m, reason)).unwrap_or_default();
+        dead.push((m.key.as_ref().map(|k| k.to_vec()), letter));
+    };
+    let mut vectors = Vec::with_capacity(batch.len());
+    let mut from = Vec::with_capacity(batch.len());
+    for m in batch {
+        match wire::decode::<FeatureVector>(&m.payload) {
+            Ok(v) => {
+                vectors.push(v);
+                from.push(m);
+            }
+            Err(e) => kill(m, e.to_string()),
+        }
+    }
+    let now = time::now();
+    let results = champion.score(&vectors, now)?;
+    let mut scores = Vec::with_capacity(results.len());
+    let mut cases = Vec::new();
+    for ((result, v), m) in results.into_iter().zip(vectors).zip(from) {
+        match result {
+            Ok(score) => {
+                let mut payload = Vec::with_capacity(256);
+                wire::encode_into(&score, &mut payload);
+                scores.push((score.customer_id.as_str().as_bytes().to_vec(), payload));
+                if score.decision.opens_case() {
+                    cases.push(Case::open(&score, None, Some(v.features), now));
+                }
+            }
+            Err(e) => kill(m, e.to_string()),
+        }
+    }
+    Ok(Handled {
+        scores,
+        dead,
+        cases,
+    })
+}
+
+/// Inserts until the store takes them, backing off from 50 ms to `max_backoff`; gives up (false)
+/// only when shutting down.
+async fn insert_cases(
+    store: &dyn CaseStore,
+    cases: &[Case],
+    config: &StreamConfig,
+    counters: &Counters,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> bool {
+    if cases.is_empty() {
+        return true;
+    }
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match store.insert_cases(cases).await {
+            Ok(_) => return true,
+            Err(e) => {
+                counters.store_retries.fetch_add(1, Relaxed);
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "case store unavailable");
+                tokio::select! {
+                    () = shutdown.as_mut() => return false,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(config.max_backoff);
+            }
+        }
+    }
+}
