@@ -147,11 +147,14 @@ pub struct ProcessArgs {
 }
 
 /// The embedded demo's world.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Days of event time to generate.
+    /// Days of event time to generate and stream live.
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=366))]
     pub days: u32,
+    /// Days of the history world the champion is trained on (a sibling world: the next seed).
+    #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(2..=366))]
+    pub history_days: u32,
     /// Customers in the generated world.
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub customers: u32,

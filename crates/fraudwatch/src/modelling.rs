@@ -98,6 +98,13 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
+pub fn shipped_params(name: &str) -> Option<&'static str> {
+    SHIPPED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
 fn load_params(args: &DataArgs) -> anyhow::Result<TrainParams> {
     let text = match SHIPPED.iter().find(|(name, _)| *name == args.params) {
         Some((_, text)) => (*text).to_string(),
@@ -133,7 +140,7 @@ fn input_names(params: &TrainParams) -> (Vec<String>, bool) {
 
 /// Runs the file through the engine and keeps the rows dated `first..=last`; stops reading at
 /// the first row after `last` (the layout is sorted by time).
-fn load(
+pub fn load(
     path: &Path,
     params: &TrainParams,
     delay_days: i64,

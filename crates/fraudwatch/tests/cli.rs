@@ -26,7 +26,18 @@ fn stubbed_stages_fail_and_say_so() {
 #[test]
 fn demo_runs_the_embedded_pipeline_and_is_honest() {
     let dir = tempfile::tempdir().unwrap();
-    let o = fraudwatch(&["demo", "--days", "2", "--customers", "500"], dir.path());
+    let o = fraudwatch(
+        &[
+            "demo",
+            "--days",
+            "2",
+            "--history-days",
+            "14",
+            "--customers",
+            "500",
+        ],
+        dir.path(),
+    );
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     let number_after = |label: &str| -> u64 {
@@ -43,7 +54,23 @@ fn demo_runs_the_embedded_pipeline_and_is_honest() {
         generated,
         "one feature vector per transaction: {out}"
     );
-    assert!(out.contains("not implemented yet: score"), "{out}");
+    assert_eq!(
+        number_after("score:    "),
+        generated,
+        "one score per transaction: {out}"
+    );
+    // Every alert opened a case, and the trained champion is in the registry.
+    let alerts = number_after("scored, ");
+    let cases = out[out.find("block), ").unwrap() + 8..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    assert_eq!(alerts, cases, "{out}");
+    assert!(out.contains("not implemented yet: serve"), "{out}");
+    let aliases = std::fs::read_to_string(dir.path().join("registry/aliases.json")).unwrap();
+    assert!(aliases.contains("champion"), "{aliases}");
     assert!(
         dir.path().join("fraudwatch.db").exists(),
         "the embedded store is created"
