@@ -1,6 +1,8 @@
 //! Scoring speed, per row, on one core:
 //! - the Isolation Forest (100 trees, ψ = 256, fitted on 100,000 synthetic rows of 15 features);
 //! - a synthetic XGBoost model (100 trees of depth 6 over 15 features, its JSON built here);
+//! - that model's SHAP feature contributions (`contributions_with`, and `top_reasons` with k = 3),
+//!   on 1,000 rows, one at a time (group `gbtree_synthetic_shap`);
 //! - with `FW_BENCH_XGB_MODEL=path/to/model.json`, that real XGBoost model too, on synthetic rows
 //!   of its width;
 //! - with `FW_BENCH_DATA=dir` (written by `scripts/reference/model_speed.py`, which times the same
@@ -68,6 +70,16 @@ fn synthetic_model(rng: &mut Rng, trees: usize, depth: u32, width: usize) -> Str
                     default_left.push(0);
                 }
             }
+            // Covers that add up: fixed leaf covers (not drawn from `rng`, which would change
+            // the other benchmarks' data), sums at the splits.
+            let mut cover = vec![0f32; nodes];
+            for i in (0..nodes).rev() {
+                cover[i] = if i < splits {
+                    cover[2 * i + 1] + cover[2 * i + 2]
+                } else {
+                    (1 + (i * 7919) % 97) as f32
+                };
+            }
             json!({
                 "base_weights": vec![0.0; nodes],
                 "default_left": default_left,
@@ -79,7 +91,7 @@ fn synthetic_model(rng: &mut Rng, trees: usize, depth: u32, width: usize) -> Str
                 "split_conditions": condition,
                 "split_indices": feature,
                 "split_type": vec![0; nodes],
-                "sum_hessian": vec![0.0; nodes],
+                "sum_hessian": cover,
                 "tree_param": {
                     "num_deleted": "0",
                     "num_feature": width.to_string(),
@@ -214,6 +226,44 @@ fn bench_gbtree(c: &mut Criterion, name: &str, model: &GradientBoosted, data: &[
     group.finish();
 }
 
+/// Rows explained per iteration: a contribution costs far more than a prediction.
+const EXPLAINED_ROWS: usize = 1_000;
+
+fn bench_shap(c: &mut Criterion, name: &str, model: &GradientBoosted, data: &[f64]) {
+    let w = model.width().max(1);
+    let data = &data[..(EXPLAINED_ROWS * w).min(data.len())];
+    let n = data.len() / w;
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(n as u64));
+    let mut scratch = model.shap_scratch();
+    let mut out = vec![0.0; model.width() + 1];
+    group.bench_function("contributions", |b| {
+        b.iter(|| {
+            let mut sum = 0.0;
+            for row in black_box(data).chunks_exact(w) {
+                model
+                    .contributions_with(row, &mut out, &mut scratch)
+                    .expect("a row of the model's width");
+                sum += out[0];
+            }
+            black_box(sum)
+        })
+    });
+    group.bench_function("top_reasons_3", |b| {
+        b.iter(|| {
+            let mut count = 0;
+            for row in black_box(data).chunks_exact(w) {
+                count += model
+                    .top_reasons(row, 3, &mut scratch)
+                    .expect("a row of the model's width")
+                    .len();
+            }
+            black_box(count)
+        })
+    });
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut rng = Rng::seed_from_u64(42);
@@ -227,6 +277,7 @@ fn main() {
     let model = GradientBoosted::from_json(json.as_bytes()).expect("the synthetic model");
     let scored = rows(&mut rng, SCORED_ROWS, WIDTH, 0.02);
     bench_gbtree(&mut c, "gbtree_synthetic", &model, &scored);
+    bench_shap(&mut c, "gbtree_synthetic_shap", &model, &scored);
 
     if let Some(path) = std::env::var_os("FW_BENCH_XGB_MODEL") {
         let bytes = std::fs::read(&path)

@@ -16,6 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::shap::ShapScratch;
 use crate::{GradientBoosted, IsolationForest, ModelError};
 
 /// The bundle layout this code reads and writes.
@@ -387,6 +388,34 @@ impl Scorer {
             }
         }
         Ok(())
+    }
+
+    /// Why XGBoost gave this row (raw inputs) its risk: up to `k` inputs with the largest
+    /// positive contribution to the log-odds (TreeSHAP, as XGBoost's `pred_contribs`), as
+    /// (input index, contribution), largest first. In a combined bundle the anomaly score is
+    /// index `width`. Empty for an `iforest` bundle. Meant for alerts, not every row.
+    pub fn reasons(
+        &self,
+        row: &[f64],
+        k: usize,
+        scratch: &mut ShapScratch,
+    ) -> Result<Vec<(usize, f64)>, ModelError> {
+        let Some(boosted) = &self.boosted else {
+            return Ok(Vec::new());
+        };
+        let risk = self.score(row)?;
+        let mut input: Vec<f64> = if self.scaling.is_empty() {
+            row.to_vec()
+        } else {
+            row.iter()
+                .zip(&self.scaling)
+                .map(|(x, s)| (x - s.mean) / s.std)
+                .collect()
+        };
+        if self.kind == ModelKind::Combined {
+            input.push(risk.anomaly);
+        }
+        boosted.top_reasons(&input, k, scratch)
     }
 
     /// One row.

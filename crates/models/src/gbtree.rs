@@ -11,9 +11,11 @@
 //!   `model.trees[]`, `model.tree_info[]` (the output group of each tree: all 0) and the optional
 //!   per-tree weights `weight_drop[]` that DART leaves. `gblinear` is refused.
 //! - In each tree, arrays indexed by node: `left_children`, `right_children` (−1 for none),
-//!   `split_indices`, `split_conditions`, `default_left` (0/1 or booleans) and `split_type`
-//!   (0 = numerical; categorical splits are refused). A node is a leaf when its left child is −1,
-//!   and its value is then `split_conditions[i]`. Every other field is ignored.
+//!   `split_indices`, `split_conditions`, `default_left` (0/1 or booleans), `split_type`
+//!   (0 = numerical; categorical splits are refused) and `sum_hessian` (the node's cover, which
+//!   only [`contributions`](GradientBoosted::contributions) uses; XGBoost requires it too). A
+//!   node is a leaf when its left child is −1, and its value is then `split_conditions[i]`.
+//!   Every other field is ignored.
 //!
 //! Scoring follows XGBoost's CPU predictor to the bit (`src/predictor/cpu_predictor.cc`,
 //! `predict_fn.h`, `src/objective/regression_loss.h`, `src/common/math.h`):
@@ -38,10 +40,21 @@
 //!
 //! Checked bit for bit against XGBoost 3.2's `predict` on models of every supported kind (hist,
 //! exact with pruned nodes, lossguide, DART, random forest, no tree), missing values included.
+//!
+//! Reason codes: [`GradientBoosted::contributions`] gives each feature's exact SHAP contribution
+//! to a row's margin (XGBoost's `pred_contribs=True`), by TreeSHAP ([`crate::shap`]), and
+//! [`GradientBoosted::top_reasons`] the features pushing a row hardest toward the positive
+//! class. The walk reads the same nodes plus the covers, which sit in an array of their own so
+//! that scoring's nodes stay 16 bytes. A split's children get the shares of its cover that
+//! XGBoost gives them (`BranchWeight` in `interpretability/quadrature.h`): cover / parent cover,
+//! at least 1e−12, or one half each when the split has no cover. Each tree's expected value is
+//! the cover-weighted mean of its leaves (a split without cover: the plain mean of its two
+//! children), in `f64`. XGBoost refuses contributions when a cover is negative, and so does this.
 
 use serde_json::Value;
 
 use crate::ModelError;
+use crate::shap::{self, ShapScratch, Step};
 
 /// Rows scored together, tree by tree, by the batch functions (XGBoost's block size).
 const BLOCK: usize = 64;
@@ -161,6 +174,29 @@ fn next(n: Node, x: f64) -> u32 {
     n.left.wrapping_add(right)
 }
 
+/// What contributions need beyond the scoring nodes.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Covers {
+    /// Per node, at the same index as in the node array: its cover (`sum_hessian`, the sum of
+    /// the hessians of the training rows that reached it).
+    cover: Vec<f32>,
+    /// Sum over the trees of their expected values (cover-weighted means of their leaves).
+    expected: f64,
+    /// The depth of the deepest tree.
+    depth: u32,
+    /// Why contributions are undefined for this model (a negative cover), if they are.
+    refusal: Option<String>,
+}
+
+/// XGBoost's `BranchWeight`: a child's share of its split's cover, at least 1e−12 so that no
+/// branch is unreachable, or one half when the split has no cover at all.
+fn branch_share(child: f32, parent: f32) -> f64 {
+    if parent <= 0.0 {
+        return 0.5;
+    }
+    (f64::from(child) / f64::from(parent)).max(1e-12)
+}
+
 /// A gradient-boosted tree ensemble with one output, read from XGBoost's JSON model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradientBoosted {
@@ -169,6 +205,7 @@ pub struct GradientBoosted {
     base_margin: f32,
     nodes: Vec<Node>,
     trees: Vec<Tree>,
+    covers: Covers,
 }
 
 impl GradientBoosted {
@@ -239,11 +276,14 @@ impl GradientBoosted {
         };
 
         let mut nodes = Vec::new();
+        let mut covers = Covers::default();
         let mut roots = Vec::with_capacity(trees.len());
         for (t, tree) in trees.iter().enumerate() {
             let tree_path = format!("{model_path}.trees[{t}]");
             let weight = weights.get(t).copied();
-            roots.push(load_tree(tree, &tree_path, t, width, weight, &mut nodes)?);
+            let tree = load_tree(tree, &tree_path, t, width, weight, &mut nodes, &mut covers)?;
+            covers.depth = covers.depth.max(tree.depth);
+            roots.push(tree);
         }
 
         // With no tree and `boost_from_average`, XGBoost takes the model for unfitted and does
@@ -259,6 +299,7 @@ impl GradientBoosted {
             base_margin,
             nodes,
             trees: roots,
+            covers,
         })
     }
 
@@ -305,6 +346,118 @@ impl GradientBoosted {
     /// [`margin`](Self::margin) for `rows` (row after row) into `out`. Allocates nothing.
     pub fn margin_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
         self.batch(rows, out, false)
+    }
+
+    /// Each feature's contribution to the margin of one row, XGBoost's `pred_contribs=True`:
+    /// `out[j]` for feature j (its exact SHAP value, by TreeSHAP, summed over the trees), and
+    /// `out[width]` the bias, the base margin plus the trees' expected values. They add up to
+    /// [`margin`](Self::margin), up to rounding (the margin adds leaves in `f32`, this works in
+    /// `f64`). A feature no tree splits on, or that the row's paths never make a difference
+    /// for, gets 0. NaN features are missing values.
+    ///
+    /// `out` must hold `width + 1` values. This allocates its working memory; use
+    /// [`contributions_with`](Self::contributions_with) to reuse it.
+    pub fn contributions(&self, row: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
+        self.contributions_with(row, out, &mut self.shap_scratch())
+    }
+
+    /// [`contributions`](Self::contributions) in a caller-held scratch, which allocates nothing
+    /// once the scratch has grown to this model (see [`shap_scratch`](Self::shap_scratch)).
+    pub fn contributions_with(
+        &self,
+        row: &[f64],
+        out: &mut [f64],
+        scratch: &mut ShapScratch,
+    ) -> Result<(), ModelError> {
+        self.contributions_in(row, out, &mut scratch.walk)
+    }
+
+    /// The at most `k` features with the largest positive contributions to the row's margin
+    /// (those pushing it toward the positive class, fraud), as (feature index, contribution),
+    /// largest first, equal contributions by feature index. Features with a contribution of 0 or
+    /// less are never listed, so fewer than `k` may come back. Allocates only the returned
+    /// vector once `scratch` has grown to this model.
+    pub fn top_reasons(
+        &self,
+        row: &[f64],
+        k: usize,
+        scratch: &mut ShapScratch,
+    ) -> Result<Vec<(usize, f64)>, ModelError> {
+        let ShapScratch { walk, phi } = scratch;
+        phi.clear();
+        phi.resize(self.width + 1, 0.0);
+        self.contributions_in(row, phi, walk)?;
+        let mut top: Vec<(usize, f64)> = Vec::with_capacity(k.min(self.width));
+        // NaN never comes out of the walk, and would not be listed.
+        for (j, &c) in phi[..self.width]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c > 0.0)
+        {
+            // Before the first smaller one: an equal one, of a lower index, stays ahead.
+            let at = top.iter().position(|&(_, v)| v < c).unwrap_or(top.len());
+            if at < k {
+                if top.len() == k {
+                    top.pop();
+                }
+                top.insert(at, (j, c));
+            }
+        }
+        Ok(top)
+    }
+
+    /// Working memory for [`contributions_with`](Self::contributions_with) and
+    /// [`top_reasons`](Self::top_reasons), already sized for this model.
+    pub fn shap_scratch(&self) -> ShapScratch {
+        ShapScratch::new(self.covers.depth, self.width)
+    }
+
+    fn contributions_in(
+        &self,
+        row: &[f64],
+        out: &mut [f64],
+        walk: &mut shap::Walk,
+    ) -> Result<(), ModelError> {
+        self.check_width(row)?;
+        if out.len() != self.width + 1 {
+            return Err(ModelError::Param {
+                name: "contributions output length",
+                value: out.len().to_string(),
+                rule: "must be the model's width + 1 (one per feature, then the bias)",
+            });
+        }
+        if let Some(why) = &self.covers.refusal {
+            return Err(unsupported(why.clone()));
+        }
+        walk.reserve(self.covers.depth, self.width);
+        out.fill(0.0);
+        let (phi, bias) = out.split_at_mut(self.width);
+        let cover = |i: u32| self.covers.cover[i as usize];
+        for tree in &self.trees {
+            let step = |i: u32| {
+                let n = self.nodes[i as usize];
+                if n.threshold.is_nan() {
+                    return Step::Leaf(f64::from(n.leaf));
+                }
+                let feature = n.key & FEATURE;
+                let hot = next(n, row[feature as usize]);
+                let cold = if hot == n.left {
+                    n.left.wrapping_add(1)
+                } else {
+                    n.left
+                };
+                Step::Split {
+                    feature,
+                    hot,
+                    cold,
+                    hot_share: branch_share(cover(hot), cover(i)),
+                    cold_share: branch_share(cover(cold), cover(i)),
+                }
+            };
+            shap::tree_shap(tree.root, step, walk, phi);
+        }
+        bias[0] = f64::from(self.base_margin) + self.covers.expected;
+        Ok(())
     }
 
     fn check_width(&self, row: &[f64]) -> Result<(), ModelError> {
@@ -492,7 +645,8 @@ fn tree_weights(value: &Value, path: &str, trees: usize) -> Result<Vec<f32>, Mod
 }
 
 /// Reads tree `t`, appends its nodes (breadth-first, a split's children side by side) to
-/// `nodes`, and returns where it starts and its depth.
+/// `nodes` and their covers to `covers` (adding the tree's expected value, and noting a negative
+/// cover), and returns where it starts and its depth.
 fn load_tree(
     tree: &Value,
     path: &str,
@@ -500,6 +654,7 @@ fn load_tree(
     width: usize,
     weight: Option<f32>,
     nodes: &mut Vec<Node>,
+    covers: &mut Covers,
 ) -> Result<Tree, ModelError> {
     if let Some(id) = optional(tree, path, "id")?
         && id.as_u64() != Some(t as u64)
@@ -557,6 +712,7 @@ fn load_tree(
     let features = same_length("split_indices")?;
     let conditions = same_length("split_conditions")?;
     let defaults = same_length("default_left")?;
+    let hessians = same_length("sum_hessian")?;
     let types = match optional(tree, path, "split_type")? {
         Some(_) => Some(same_length("split_type")?),
         None => None,
@@ -615,7 +771,16 @@ fn load_tree(
                 }
             },
         };
-        parsed.push((left, right, feature, condition, default_left, categorical));
+        let cover = finite(&hessians[i], || format!("{path}.sum_hessian[{i}]"))?;
+        parsed.push((
+            left,
+            right,
+            feature,
+            condition,
+            default_left,
+            categorical,
+            cover,
+        ));
     }
 
     // Breadth-first from the root: the node at queue position k becomes nodes[base + k], and a
@@ -635,8 +800,9 @@ fn load_tree(
     let mut k = 0;
     while let Some(&(i, level)) = queue.get(k) {
         let at = index(k)?;
-        let (left, right, feature, condition, default_left, categorical) = parsed[i];
+        let (left, right, feature, condition, default_left, categorical, cover) = parsed[i];
         depth = depth.max(level);
+        covers.cover.push(cover);
         let node = match left {
             None => {
                 let mut leaf = condition;
@@ -668,6 +834,16 @@ fn load_tree(
                          num_feature = {width}"
                     )));
                 }
+                // XGBoost's SHAP checks the covers of every split and of its children.
+                for c in [i, left, right] {
+                    let cover = parsed[c].6;
+                    if cover < 0.0 && covers.refusal.is_none() {
+                        covers.refusal = Some(format!(
+                            "{path}.sum_hessian[{c}] = {cover}: feature contributions are \
+                             undefined with a negative cover"
+                        ));
+                    }
+                }
                 for (key, c) in [("left_children", left), ("right_children", right)] {
                     if seen[c] {
                         return Err(malformed(format!(
@@ -689,10 +865,34 @@ fn load_tree(
         nodes.push(node);
         k += 1;
     }
+    covers.expected += expected_value(&nodes[base..], &covers.cover[base..], base);
     Ok(Tree {
         root: index(0)?,
         depth,
     })
+}
+
+/// The expected value of one tree, given its `nodes` and their `covers` (breadth-first, the first
+/// at absolute index `base`): the cover-weighted mean of its leaves, as XGBoost's
+/// `FillRootMeanValue` computes it (in `f64`; a split without cover takes the plain mean).
+fn expected_value(nodes: &[Node], covers: &[f32], base: usize) -> f64 {
+    // Children come after their parent, so a backward sweep sees them first.
+    let mut mean = vec![0.0; nodes.len()];
+    for k in (0..nodes.len()).rev() {
+        let n = nodes[k];
+        mean[k] = if n.threshold.is_nan() {
+            f64::from(n.leaf)
+        } else {
+            let l = n.left as usize - base;
+            let parent = f64::from(covers[k]);
+            if parent == 0.0 {
+                0.5 * (mean[l] + mean[l + 1])
+            } else {
+                (mean[l] * f64::from(covers[l]) + mean[l + 1] * f64::from(covers[l + 1])) / parent
+            }
+        };
+    }
+    mean.first().copied().unwrap_or(0.0)
 }
 
 /// A JSON number as the `f32` XGBoost would hold, which must be finite; `what` names it.

@@ -9,12 +9,14 @@
 //! - [`iforest`] — Isolation Forest (Liu, Ting & Zhou 2008): training and allocation-free scoring.
 //! - [`metrics`] — AUC-ROC, average precision and Card Precision@k as the fraud handbook defines them.
 //! - [`path`] — `c(n)`, the average path length of an unsuccessful search in a binary search tree.
+//! - [`shap`] — TreeSHAP (Lundberg et al. 2018): exact per-feature contributions of a tree's output.
 
 pub mod bundle;
 pub mod gbtree;
 pub mod iforest;
 pub mod metrics;
 pub mod path;
+pub mod shap;
 
 pub use bundle::{Bundle, ModelKind, Risk, Scorer};
 pub use gbtree::GradientBoosted;

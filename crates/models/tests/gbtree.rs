@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use fraudwatch_models::gbtree::Objective;
+use fraudwatch_models::shap::ShapScratch;
 use fraudwatch_models::{GradientBoosted, ModelError};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -510,6 +511,364 @@ fn synthetic(trees: usize, depth: u32, width: usize, seed: u64) -> Value {
     model
 }
 
+/// `tree` with the given covers (`sum_hessian`) instead of all ones.
+fn covered(mut tree: Value, covers: &[f64]) -> Value {
+    assert_eq!(
+        tree["left_children"].as_array().unwrap().len(),
+        covers.len()
+    );
+    tree["sum_hessian"] = json!(covers);
+    tree
+}
+
+/// A `binary:logistic` model over three features (base margin 0) made of `trees`.
+fn model_of(trees: Vec<Value>) -> GradientBoosted {
+    let mut model = hand_model("binary:logistic", "5E-1");
+    let n = trees.len();
+    let gb = &mut model["learner"]["gradient_booster"]["model"];
+    gb["tree_info"] = json!(vec![0; n]);
+    gb["gbtree_model_param"]["num_trees"] = json!(n.to_string());
+    gb["trees"] = Value::Array(trees);
+    load(&model)
+}
+
+fn contributions(model: &GradientBoosted, row: &[f64]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; model.width() + 1];
+    model.contributions(row, &mut out).unwrap();
+    out
+}
+
+fn assert_close(got: &[f64], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-12, "{what}: {got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn one_split_contributes_its_leaf_minus_the_expected_value() {
+    // x0 < 0.5 (missing: left), cover 4 = 3 left + 1 right, leaves 1 and -1: the expected value
+    // is (3 × 1 + 1 × -1) / 4 = 0.5, the bias 0 + 0.5; features 1 and 2 are never split on.
+    let model = model_of(vec![covered(
+        tree(
+            0,
+            &[(1, 2, 0, 0.5, 1), (-1, -1, 0, 1.0, 0), (-1, -1, 0, -1.0, 0)],
+        ),
+        &[4.0, 3.0, 1.0],
+    )]);
+    assert_eq!(
+        contributions(&model, &[0.0, 7.0, 7.0]),
+        [0.5, 0.0, 0.0, 0.5]
+    );
+    assert_eq!(
+        contributions(&model, &[1.0, 7.0, 7.0]),
+        [-1.5, 0.0, 0.0, 0.5]
+    );
+    assert_eq!(
+        contributions(&model, &[NAN, NAN, NAN]),
+        [0.5, 0.0, 0.0, 0.5]
+    );
+}
+
+#[test]
+fn two_features_on_a_path_share_by_shapley() {
+    //            x0 < 0 (cover 10)
+    //     x1 < 0 (cover 6)        4 (cover 4)
+    //   1 (cover 2)  2 (cover 4)
+    // v(S), the expected output knowing the features in S: v(∅) = 0.6 × 5/3 + 0.4 × 4 = 2.6.
+    let model = model_of(vec![covered(
+        tree(
+            0,
+            &[
+                (1, 2, 0, 0.0, 0),
+                (3, 4, 1, 0.0, 0),
+                (-1, -1, 0, 4.0, 0),
+                (-1, -1, 0, 1.0, 0),
+                (-1, -1, 0, 2.0, 0),
+            ],
+        ),
+        &[10.0, 6.0, 4.0, 2.0, 4.0],
+    )]);
+    // Row (-1, 1): v{0} = 5/3, v{1} = 0.6 × 2 + 0.4 × 4 = 2.8, v{0,1} = 2.
+    // φ0 = ½ (v{0} − v∅ + v{0,1} − v{1}) = -13/15, φ1 = ½ (v{1} − v∅ + v{0,1} − v{0}) = 4/15.
+    assert_close(
+        &contributions(&model, &[-1.0, 1.0, 0.0]),
+        &[-13.0 / 15.0, 4.0 / 15.0, 0.0, 2.6],
+        "row (-1, 1)",
+    );
+    // Row (1, missing → right): v{0} = 4, v{1} = 2.8, v{0,1} = 4: φ0 = 1.3, φ1 = 0.1; x1 is
+    // credited although the row never meets its split, since knowing it moves the expectation.
+    assert_close(
+        &contributions(&model, &[1.0, NAN, 0.0]),
+        &[1.3, 0.1, 0.0, 2.6],
+        "row (1, NaN)",
+    );
+}
+
+#[test]
+fn a_feature_split_on_twice_counts_once() {
+    //     x0 < 0 (cover 8)
+    //  0 (cover 4)    x0 < 1 (cover 4)
+    //               1 (cover 1)  2 (cover 3)
+    // Expected value (0 × 4 + 1 × 1 + 2 × 3) / 8 = 7/8; the only feature takes all the rest.
+    let model = model_of(vec![covered(
+        tree(
+            0,
+            &[
+                (1, 2, 0, 0.0, 0),
+                (-1, -1, 0, 0.0, 0),
+                (3, 4, 0, 1.0, 0),
+                (-1, -1, 0, 1.0, 0),
+                (-1, -1, 0, 2.0, 0),
+            ],
+        ),
+        &[8.0, 4.0, 4.0, 1.0, 3.0],
+    )]);
+    for (x0, leaf) in [(-1.0, 0.0), (0.5, 1.0), (2.0, 2.0)] {
+        assert_eq!(
+            contributions(&model, &[x0, 0.0, 0.0]),
+            [leaf - 0.875, 0.0, 0.0, 0.875],
+            "x0 = {x0}"
+        );
+    }
+}
+
+#[test]
+fn covers_without_hessian_split_evenly_and_negative_ones_are_refused() {
+    let leaves = [(1, 2, 0, 0.5, 0), (-1, -1, 0, 1.0, 0), (-1, -1, 0, -1.0, 0)];
+    // No cover: XGBoost's even split, so the expected value is 0.
+    let model = model_of(vec![covered(tree(0, &leaves), &[0.0, 0.0, 0.0])]);
+    assert_eq!(
+        contributions(&model, &[0.0, 0.0, 0.0]),
+        [1.0, 0.0, 0.0, 0.0]
+    );
+    // A child without cover keeps a tiny share: the expected value is the other leaf's.
+    let model = model_of(vec![covered(tree(0, &leaves), &[2.0, 2.0, 0.0])]);
+    let c = contributions(&model, &[1.0, 0.0, 0.0]);
+    assert!((c[0] + 2.0).abs() < 1e-9 && c[3] == 1.0, "{c:?}");
+    // A negative cover: XGBoost refuses SHAP, and so does this; scoring is unaffected.
+    let model = model_of(vec![covered(tree(0, &leaves), &[2.0, -1.0, 3.0])]);
+    assert_eq!(model.margin(&[0.0, 0.0, 0.0]).unwrap(), 1.0);
+    let mut out = [0.0; 4];
+    let err = model.contributions(&[0.0; 3], &mut out).unwrap_err();
+    assert!(
+        matches!(&err, ModelError::Unsupported(m) if m.contains("trees[0].sum_hessian[1] = -1")),
+        "{err}"
+    );
+    // The cover is required, as XGBoost requires it, and must be a finite number.
+    refused(
+        |m| {
+            trees(m)[1].as_object_mut().unwrap().remove("sum_hessian");
+        },
+        "learner.gradient_booster.model.trees[1].sum_hessian is missing",
+    );
+    refused(
+        |m| trees(m)[1]["sum_hessian"][2] = json!("1"),
+        "trees[1].sum_hessian[2] = \"1\" is not a number",
+    );
+}
+
+#[test]
+fn contribution_shapes_are_checked() {
+    let model = load(&hand_model("binary:logistic", "5E-1"));
+    let mut out = [0.0; 4];
+    assert_eq!(
+        model.contributions(&[1.0, 2.0], &mut out),
+        Err(ModelError::Width { got: 2, want: 3 })
+    );
+    let mut short = [0.0; 3];
+    assert!(matches!(
+        model.contributions(&[1.0, 2.0, 3.0], &mut short),
+        Err(ModelError::Param { .. })
+    ));
+    let mut scratch = model.shap_scratch();
+    assert_eq!(
+        model.top_reasons(&[1.0; 4], 2, &mut scratch),
+        Err(ModelError::Width { got: 4, want: 3 })
+    );
+    // A scratch grown for another model works, and so does an empty one.
+    let deep = load(&synthetic(3, 7, 6, 1));
+    let mut big = deep.shap_scratch();
+    let mut fresh = ShapScratch::default();
+    let mut a = [0.0; 4];
+    let mut b = [0.0; 4];
+    model
+        .contributions_with(&[0.0, 0.5, 0.0], &mut a, &mut big)
+        .unwrap();
+    model
+        .contributions_with(&[0.0, 0.5, 0.0], &mut b, &mut fresh)
+        .unwrap();
+    assert_eq!(a, b);
+    let mut wide = [0.0; 7];
+    deep.contributions_with(&[0.1; 6], &mut wide, &mut fresh)
+        .unwrap();
+}
+
+#[test]
+fn the_hand_model_contributions_add_up_to_its_margin() {
+    // All covers 1 in the hand model: each split counts both children in full, so the game is
+    // not an expectation, but TreeSHAP's values still add up (the leaves are dyadic: exactly).
+    for objective in ["binary:logistic", "reg:squarederror"] {
+        let model = load(&hand_model(objective, "2.5E-1"));
+        for (row, _) in hand_rows() {
+            let c = contributions(&model, &row);
+            let sum: f64 = c.iter().sum();
+            let margin = model.margin(&row).unwrap();
+            assert!(
+                (sum - margin).abs() < 1e-6,
+                "{objective} {row:?}: {sum} vs {margin}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dart_weights_scale_the_contributions() {
+    let mut model = hand_model("reg:squarederror", "0");
+    let plain = load(&model);
+    let booster = model["learner"]["gradient_booster"].take();
+    model["learner"]["gradient_booster"] = json!({
+        "gbtree": booster,
+        "name": "dart",
+        "weight_drop": [2.0, 2.0, 2.0],
+    });
+    let dart = load(&model);
+    for (row, _) in hand_rows() {
+        let doubled: Vec<f64> = contributions(&plain, &row)
+            .iter()
+            .map(|c| 2.0 * c)
+            .collect();
+        assert_eq!(contributions(&dart, &row), doubled, "{row:?}");
+    }
+}
+
+#[test]
+fn top_reasons_are_the_largest_positive_contributions() {
+    // Three one-split trees of expected value 0 (even covers): leaves ±1 on x0, ±2 on x1, ±1 on
+    // x2; a row below each threshold gets +1, +2, +1.
+    let split = |id: usize, feature: u64, leaf: f64| {
+        covered(
+            tree(
+                id,
+                &[
+                    (1, 2, feature, 0.0, 0),
+                    (-1, -1, 0, leaf, 0),
+                    (-1, -1, 0, -leaf, 0),
+                ],
+            ),
+            &[2.0, 1.0, 1.0],
+        )
+    };
+    let model = model_of(vec![split(0, 0, 1.0), split(1, 1, 2.0), split(2, 2, 1.0)]);
+    let mut scratch = model.shap_scratch();
+    let mut top = |row: [f64; 3], k| model.top_reasons(&row, k, &mut scratch).unwrap();
+    let all = [(1, 2.0), (0, 1.0), (2, 1.0)];
+    assert_eq!(top([-1.0; 3], 5), all);
+    assert_eq!(top([-1.0; 3], 3), all);
+    assert_eq!(top([-1.0; 3], 2), all[..2]);
+    assert_eq!(top([-1.0; 3], 0), []);
+    // x1 above its threshold pushes toward 0 (−2): not a reason. Ties go by feature index.
+    assert_eq!(top([-1.0, 1.0, -1.0], 2), [(0, 1.0), (2, 1.0)]);
+    assert_eq!(top([-1.0, 1.0, -1.0], 1), [(0, 1.0)]);
+    assert_eq!(top([1.0, 1.0, 1.0], 3), []);
+}
+
+/// The path-dependent game of one tree, straight from its JSON: the expected output when the
+/// features in `known` (a bit set) are known, the others averaged out by cover.
+fn game(tree: &Value, node: usize, row: &[f64], known: u32) -> f64 {
+    let at = |key: &str| &tree[key][node];
+    let left = at("left_children").as_i64().unwrap();
+    if left < 0 {
+        return at("split_conditions").as_f64().unwrap() as f32 as f64;
+    }
+    let (left, right) = (
+        left as usize,
+        at("right_children").as_u64().unwrap() as usize,
+    );
+    let feature = at("split_indices").as_u64().unwrap() as usize;
+    if known & (1 << feature) != 0 {
+        let x = row[feature] as f32;
+        let threshold = at("split_conditions").as_f64().unwrap() as f32;
+        let goes_left = if x.is_nan() {
+            at("default_left").as_u64().unwrap() == 1
+        } else {
+            x < threshold
+        };
+        game(tree, if goes_left { left } else { right }, row, known)
+    } else {
+        let cover = |i: usize| tree["sum_hessian"][i].as_f64().unwrap();
+        (game(tree, left, row, known) * cover(left) + game(tree, right, row, known) * cover(right))
+            / cover(node)
+    }
+}
+
+/// Shapley values by enumerating every subset of the `width` features.
+fn brute_force_shapley(trees: &[Value], row: &[f64], width: usize) -> Vec<f64> {
+    let v = |known: u32| -> f64 { trees.iter().map(|t| game(t, 0, row, known)).sum() };
+    let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+    let mut phi = vec![0.0; width];
+    for (i, p) in phi.iter_mut().enumerate() {
+        for s in 0u32..(1 << width) {
+            if s & (1 << i) == 0 {
+                let size = s.count_ones() as usize;
+                let weight = factorial(size) * factorial(width - size - 1) / factorial(width);
+                *p += weight * (v(s | (1 << i)) - v(s));
+            }
+        }
+    }
+    phi
+}
+
+/// [`synthetic`] with consistent covers: small integers at the leaves, sums at the splits.
+fn synthetic_covered(trees: usize, depth: u32, width: usize, seed: u64) -> Value {
+    let mut model = synthetic(trees, depth, width, seed);
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"]
+        .as_array_mut()
+        .unwrap()
+    {
+        let n = tree["left_children"].as_array().unwrap().len();
+        let mut cover = vec![0.0; n];
+        for i in (0..n).rev() {
+            let left = tree["left_children"][i].as_i64().unwrap();
+            cover[i] = if left < 0 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (1 + state % 8) as f64
+            } else {
+                cover[left as usize] + cover[left as usize + 1]
+            };
+        }
+        tree["sum_hessian"] = json!(cover);
+    }
+    model
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn tree_shap_equals_brute_force_shapley(
+        row in proptest::collection::vec(prop_oneof![6 => -2.5f64..2.5, 1 => Just(NAN)], 5),
+    ) {
+        // Depth 5 over 5 features: most paths split on a feature more than once.
+        let json = synthetic_covered(8, 5, 5, 17);
+        let model = load(&json);
+        let trees = json["learner"]["gradient_booster"]["model"]["trees"].as_array().unwrap();
+        let want = brute_force_shapley(trees, &row, 5);
+        let expected: f64 = trees.iter().map(|t| game(t, 0, &row, 0)).sum();
+        let got = contributions(&model, &row);
+        for j in 0..5 {
+            prop_assert!((got[j] - want[j]).abs() < 1e-9, "{j}: {got:?} vs {want:?}");
+        }
+        prop_assert!((got[5] - model.base_margin() - expected).abs() < 1e-9);
+        // Local accuracy: they add up to the margin (summed in f32 by the scorer).
+        let sum: f64 = got.iter().sum();
+        prop_assert!((sum - model.margin(&row).unwrap()).abs() < 1e-5);
+    }
+}
+
 /// The spans of the number tokens in a JSON text.
 fn numbers(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
@@ -548,9 +907,17 @@ fn score_if_loaded(bytes: &[u8]) {
     if let Ok(model) = GradientBoosted::from_json(bytes) {
         let w = model.width().min(64);
         if model.width() == w {
+            let mut scratch = ShapScratch::default();
+            let mut contributions = vec![0.0; w + 1];
             for row in [vec![0.0; w], vec![NAN; w], vec![1e30; w], vec![-1.0; w]] {
                 let _ = model.predict(&row).unwrap();
                 let _ = model.margin(&row).unwrap();
+                // Refused only for a negative cover.
+                match model.contributions_with(&row, &mut contributions, &mut scratch) {
+                    Ok(()) | Err(ModelError::Unsupported(_)) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                let _ = model.top_reasons(&row, 3, &mut scratch);
             }
             let rows = vec![0.5; 3 * w];
             let mut out = [0.0; 3];

@@ -314,6 +314,35 @@ impl Booster {
     /// features (treating the rest as missing): here `m` must have exactly as many columns as
     /// the model has features, so a shifted feature layout is an error rather than silent garbage.
     pub fn predict(&self, m: &Matrix) -> Result<Vec<f32>, XgbError> {
+        self.predict_as(
+            m,
+            c"{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}",
+        )
+    }
+
+    /// The raw margins (log-odds for `binary:logistic`) of every row of `m`, using all trees:
+    /// Python's `predict(..., output_margin=True)`. Same column check as [`predict`](Self::predict).
+    pub fn predict_margin(&self, m: &Matrix) -> Result<Vec<f32>, XgbError> {
+        self.predict_as(
+            m,
+            c"{\"type\": 1, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}",
+        )
+    }
+
+    /// Exact SHAP feature contributions to the margin, Python's `predict(...,
+    /// pred_contribs=True)`: for a one-output model, `cols + 1` values per row, row after row,
+    /// the last being the bias (base margin plus the trees' expected values); each row sums to
+    /// its margin. Same column check as [`predict`](Self::predict).
+    pub fn predict_contributions(&self, m: &Matrix) -> Result<Vec<f32>, XgbError> {
+        self.predict_as(
+            m,
+            c"{\"type\": 2, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}",
+        )
+    }
+
+    /// `XGBoosterPredictFromDMatrix` with `config`, after checking that `m` has as many columns
+    /// as the model has features; the output is copied out, flattened row-major.
+    fn predict_as(&self, m: &Matrix, config: &CStr) -> Result<Vec<f32>, XgbError> {
         const CALL: &str = "XGBoosterPredictFromDMatrix";
         let features = self.num_features()?;
         if features != 0 && features != m.cols {
@@ -322,7 +351,6 @@ impl Booster {
                 m.cols
             )));
         }
-        let config = c"{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}";
         let mut shape: *const sys::bst_ulong = ptr::null();
         let mut dim: sys::bst_ulong = 0;
         let mut result: *const f32 = ptr::null();
