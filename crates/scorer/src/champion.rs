@@ -2,7 +2,9 @@
 //! order, scores the batch at once, and decides. A vector that lacks an input, or carries a value
 //! that is not finite, is rejected with a reason naming it; the others are scored.
 
-use fraudwatch_core::{FeatureVector, Score, Timestamp};
+use fraudwatch_core::{FeatureVector, Reason, Score, Timestamp};
+use fraudwatch_models::bundle::ANOMALY_INPUT;
+use fraudwatch_models::shap::ShapScratch;
 use fraudwatch_models::{Bundle, ModelError, Risk, Scorer};
 
 use crate::Policy;
@@ -34,6 +36,9 @@ pub struct Champion {
     rows: Vec<f64>,
     risks: Vec<Risk>,
     scratch: Vec<f64>,
+    shap: ShapScratch,
+    /// Reasons given on an alert.
+    reasons: usize,
 }
 
 impl Champion {
@@ -46,6 +51,8 @@ impl Champion {
             rows: Vec::new(),
             risks: Vec::new(),
             scratch: Vec::new(),
+            shap: ShapScratch::default(),
+            reasons: 3,
         })
     }
 
@@ -91,12 +98,26 @@ impl Champion {
         self.scorer
             .score_batch(&self.rows, &mut self.risks, &mut self.scratch)?;
         let boosted = self.scorer.kind().uses_xgboost();
-        for (&k, r) in accepted.iter().zip(&self.risks) {
+        let w = self.inputs.len();
+        for (j, (&k, r)) in accepted.iter().zip(&self.risks).enumerate() {
             if let Ok(score) = &mut results[k] {
                 score.risk = r.risk;
                 score.iforest_score = r.anomaly;
                 score.xgb_probability = if boosted { r.risk } else { 0.0 };
                 score.decision = self.policy.decide(r);
+                if score.decision.opens_case() {
+                    let row = &self.rows[j * w..(j + 1) * w];
+                    score.reasons = self
+                        .scorer
+                        .reasons(row, self.reasons, &mut self.shap)?
+                        .into_iter()
+                        .map(|(i, contribution)| Reason {
+                            feature: self.inputs.get(i).cloned().unwrap_or(ANOMALY_INPUT.into()),
+                            value: row.get(i).copied().unwrap_or(r.anomaly),
+                            contribution,
+                        })
+                        .collect();
+                }
             }
         }
         Ok(results)

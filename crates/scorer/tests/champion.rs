@@ -43,6 +43,22 @@ fn vectors_score_as_the_bundle_scores_rows() {
         assert_eq!(s.transaction_id, Id::from(i as u64));
         assert_eq!(s.scored_at, now);
         *decisions.entry(s.decision).or_insert(0) += 1;
+        // Alerts say why: the inputs that pushed the risk up, with their values; allows do not.
+        if s.decision.opens_case() {
+            assert!((1..=3).contains(&s.reasons.len()), "{s:?}");
+            for r in &s.reasons {
+                let at = NAMES.iter().position(|n| *n == r.feature).unwrap();
+                assert_eq!(r.value, data.row(i)[at]);
+                assert!(r.contribution > 0.0, "{r:?}");
+            }
+            assert!(
+                s.reasons
+                    .windows(2)
+                    .all(|p| p[0].contribution >= p[1].contribution)
+            );
+        } else {
+            assert!(s.reasons.is_empty());
+        }
     }
     // The bundle's thresholds flag a few percent, as its policy asked.
     assert!(decisions.get(&Decision::Allow).copied().unwrap_or(0) > picks.len() / 2);

@@ -134,6 +134,8 @@ async fn every_vector_is_scored_once_and_every_alert_opens_one_case() {
         assert_eq!((c.risk, c.decision), (s.risk, s.decision));
         assert_eq!(c.model_version, bundle.version);
         assert_eq!(c.features.as_ref().unwrap().len(), 3);
+        assert_eq!(c.reasons, s.reasons);
+        assert!(!c.reasons.is_empty());
     }
 
     let dead: Vec<DeadLetter> = read_all(
