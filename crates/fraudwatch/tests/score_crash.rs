@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{fraudwatch, kafka_url, text, unique_prefix};
-use fraudwatch_bus::{Bus, Consumer, Record, TopicSpec};
+use fraudwatch_bus::{Consumer, Record, TopicSpec};
 use fraudwatch_core::engine::FeatureSet;
 use fraudwatch_core::handbook::Row;
 use fraudwatch_core::{Decision, FeatureVector, Features, Id, Score, decode, encode, time};
@@ -27,12 +27,16 @@ use sqlx::Connection as _;
 /// Feature vectors scored (the last rows of the generated dataset).
 const VECTORS: usize = 40_000;
 const PARTITIONS: i32 = 3;
-/// The scorer is killed once this many scores are committed.
-const KILL_AFTER: usize = VECTORS / 5;
+/// The most times the scorer is killed (each kill at least this many more scores in).
+const KILLS: usize = 3;
+const KILL_EVERY: usize = VECTORS / 5;
 
 /// `config/models/default.toml` with a policy that reviews 5% and blocks 1%.
 fn params(dir: &Path) -> String {
-    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/models/default.toml");
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/models/default.toml"
+    );
     let mut params: toml::Table = std::fs::read_to_string(shipped).unwrap().parse().unwrap();
     let policy = params["policy"].as_table_mut().unwrap();
     policy.insert("review_rate".into(), 0.05.into());
@@ -70,8 +74,16 @@ fn vectors(dir: &Path, n: usize) -> Vec<FeatureVector> {
     );
     let rows: Vec<&str> = rows.lines().skip(1).collect();
     let features: Vec<&str> = features.collect();
-    assert_eq!(rows.len(), features.len(), "one feature row per transaction");
-    assert!(rows.len() >= n, "only {} transactions generated", rows.len());
+    assert_eq!(
+        rows.len(),
+        features.len(),
+        "one feature row per transaction"
+    );
+    assert!(
+        rows.len() >= n,
+        "only {} transactions generated",
+        rows.len()
+    );
     let ingested_at = time::now();
     let skip = rows.len() - n;
     rows.iter()
@@ -110,9 +122,11 @@ async fn fresh_database() -> (String, String, String) {
         .unwrap()
         .as_nanos();
     let name = format!("fwtest_score_crash_{}_{nanos}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL must be running at {admin} (scripts/services-start.sh): {e}")
-    });
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL must be running at {admin} (scripts/services-start.sh): {e}")
+        });
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
@@ -158,7 +172,12 @@ impl Scorer {
         let child = cmd
             .args(["--bus", url, "--store", store, "--registry", &registry])
             .args(["--partitions", &partitions, "--log", "warn", "score"])
-            .args(["--topic-prefix", prefix, "--group", &format!("{prefix}score")])
+            .args([
+                "--topic-prefix",
+                prefix,
+                "--group",
+                &format!("{prefix}score"),
+            ])
             .args(["--instance", "s1", "--batch", "500"])
             .current_dir(dir)
             .stdout(Stdio::null())
@@ -189,6 +208,25 @@ impl Scorer {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// Waits for the next batch's cases to reach the store (the count of cases grows), then SIGKILLs
+/// the scorer at once: most often before that batch's scores and offsets are committed.
+async fn kill_after_next_insert(store: &str, scorer: &mut Scorer, deadline: Instant) {
+    let mut conn = sqlx::PgConnection::connect(store).await.unwrap();
+    let count = || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM cases");
+    let first = count().fetch_one(&mut conn).await.unwrap();
+    while count().fetch_one(&mut conn).await.unwrap() == first {
+        scorer.check_running();
+        assert!(
+            Instant::now() < deadline,
+            "the scorer opened no case after {first}; log: {}",
+            scorer.log()
+        );
+    }
+    scorer.signal("-KILL");
+    scorer.child.wait().unwrap();
+    conn.close().await.unwrap();
 }
 
 /// Reads scores until `n` distinct transactions have one; fails at `deadline`.
@@ -271,7 +309,10 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let vectors = vectors(dir.path(), VECTORS);
-    eprintln!("data, champion and vectors ready after {:?}", started.elapsed());
+    eprintln!(
+        "data, champion and vectors ready after {:?}",
+        started.elapsed()
+    );
 
     // The vectors on the bus, keyed by customer as the processor publishes them.
     let bus = fraudwatch_bus::open(&url).unwrap();
@@ -300,37 +341,48 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
         .unwrap();
     let (store, admin, database) = fresh_database().await;
 
-    // Killed mid-stream...
-    let deadline = Instant::now() + Duration::from_secs(600);
+    // Killed mid-stream, right after a batch's cases went in (before its scores are committed,
+    // if the kill is fast enough), and restarted under the same instance name; once more if the
+    // kill missed that window, at most three times.
+    let deadline = Instant::now() + Duration::from_secs(300);
     let mut got = Vec::new();
-    let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, 1);
-    read_until(&mut *reader, &mut got, KILL_AFTER, &mut scorer, deadline).await;
-    scorer.signal("-KILL");
-    scorer.child.wait().unwrap();
-    drain(&mut *reader, &mut got).await;
-    let before = got.len();
-    assert!(
-        before < VECTORS,
-        "the scorer had committed all {before} scores before it was killed: make the stream longer"
-    );
-    let committed: HashSet<String> = got.iter().map(|s| s.transaction_id.to_string()).collect();
-    let (at_kill, _) = cases(&store).await;
-    let uncommitted = at_kill.keys().filter(|id| !committed.contains(*id)).count();
-    eprintln!(
-        "killed after {before} committed scores ({} cases, {uncommitted} of them for an uncommitted batch) at {:?}",
-        at_kill.len(),
-        started.elapsed()
-    );
+    let mut runs = 0;
+    for kill in 1..=KILLS {
+        runs += 1;
+        let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, runs);
+        read_until(
+            &mut *reader,
+            &mut got,
+            kill * KILL_EVERY,
+            &mut scorer,
+            deadline,
+        )
+        .await;
+        kill_after_next_insert(&store, &mut scorer, deadline).await;
+        drain(&mut *reader, &mut got).await;
+        let before = got.len();
+        assert!(
+            before < VECTORS,
+            "the scorer had committed all {before} scores before it was killed: make the stream longer"
+        );
+        let committed: HashSet<String> = got.iter().map(|s| s.transaction_id.to_string()).collect();
+        let (at_kill, _) = cases(&store).await;
+        let uncommitted = at_kill.keys().filter(|id| !committed.contains(*id)).count();
+        eprintln!(
+            "kill {kill}: after {before} committed scores, {} cases, {uncommitted} of them from a batch not committed ({:?})",
+            at_kill.len(),
+            started.elapsed()
+        );
+        if uncommitted > 0 {
+            break;
+        }
+    }
 
-    // ... restarted under the same instance name, it finishes the stream.
-    let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, 2);
+    // The last restart finishes the stream.
+    let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, runs + 1);
     read_until(&mut *reader, &mut got, VECTORS, &mut scorer, deadline).await;
     // Anything more would be a duplicate.
-    for m in reader
-        .poll(VECTORS, Duration::from_secs(3))
-        .await
-        .unwrap()
-    {
+    for m in reader.poll(VECTORS, Duration::from_secs(3)).await.unwrap() {
         got.push(decode(&m.payload).unwrap());
     }
     scorer.check_running();
@@ -357,7 +409,10 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
         .map(|(id, s)| (id, s.len()))
         .take(10)
         .collect();
-    assert!(duplicated.is_empty(), "scored more than once: {duplicated:?}");
+    assert!(
+        duplicated.is_empty(),
+        "scored more than once: {duplicated:?}"
+    );
     let want: HashSet<String> = vectors
         .iter()
         .map(|v| v.transaction_id.to_string())
