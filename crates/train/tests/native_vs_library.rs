@@ -2,42 +2,11 @@
 //! by the library, scored by both on held-out rows (missing values included), max |diff| ≤ 1e-6.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{WIDTH, data};
 use fraudwatch_models::GradientBoosted;
 use fraudwatch_xgboost::{Matrix, TrainConfig, train};
-
-const WIDTH: usize = 8;
-
-/// SplitMix64: a small seeded generator for test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Rows with a rare nonlinear label; `missing` of the values are NaN.
-fn data(rows: usize, seed: u64, missing: f64) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = Rng(seed);
-    let mut x = Vec::with_capacity(rows * WIDTH);
-    let mut y = Vec::with_capacity(rows);
-    for _ in 0..rows {
-        let row: Vec<f64> = (0..WIDTH).map(|j| rng.next() * (j + 1) as f64).collect();
-        let signal = row[0] * row[1] - row[2] + (row[3] * 3.0).sin() + 0.5 * rng.next();
-        y.push(f32::from(u8::from(signal > 1.2)));
-        x.extend(row.iter().map(|&v| {
-            if rng.next() < missing {
-                f32::NAN
-            } else {
-                v as f32
-            }
-        }));
-    }
-    (x, y)
-}
 
 fn max_diff(params: &[(&str, &str)], rounds: u32, missing: f64) -> f64 {
     let (x, y) = data(4_000, 1, missing);
