@@ -112,10 +112,20 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
+    // The demo's champion is the one it trained; nothing replaces it.
+    let mut no_reload = || None;
     let (summary, processed, score) = tokio::join!(
         generate,
         process,
-        fraudwatch_scorer::stream::run(&*bus, &*store, &mut champion, &scorer, &scored, all_scored)
+        fraudwatch_scorer::stream::run(
+            &*bus,
+            &*store,
+            &mut champion,
+            &mut no_reload,
+            &scorer,
+            &scored,
+            all_scored
+        )
     );
     let summary = summary?;
     processed?;

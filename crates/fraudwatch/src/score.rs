@@ -1,14 +1,19 @@
 //! `fraudwatch score`: the streaming scorer. Reads `features` in a consumer group, scores each
 //! batch with the registry's champion bundle, publishes `scores` and opens a case for every
-//! review and block decision, until SIGINT or SIGTERM (`fraudwatch-scorer` does the work).
+//! review and block decision, until SIGINT or SIGTERM (`fraudwatch-scorer` does the work). When
+//! the registry's `champion` alias moves, the new bundle takes over at the next batch boundary.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
 use fraudwatch_core::engine::FeatureSet;
+use fraudwatch_models::Bundle;
 use fraudwatch_scorer::stream::{Counters, StreamConfig};
 use fraudwatch_scorer::{Champion, Policy};
+
+use crate::registry::{CHAMPION, FileRegistry};
 
 use crate::settings::Settings;
 
@@ -34,6 +39,36 @@ pub struct ScoreArgs {
     pub anomaly_review: Option<f64>,
 }
 
+/// How often the registry is asked whether the champion changed.
+const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// The registry's champion, ready to score, when it is not `current`.
+fn next_champion(
+    registry: &FileRegistry,
+    current: &str,
+    args: &ScoreArgs,
+) -> anyhow::Result<Option<(String, Champion)>> {
+    let Some(version) = registry.aliases()?.get(CHAMPION).cloned() else {
+        return Ok(None);
+    };
+    if version == current {
+        return Ok(None);
+    }
+    let bundle = registry.get(&version)?;
+    Ok(Some((version, champion_of(&bundle, args)?)))
+}
+
+/// A bundle checked against the feature set, with the policy's anomaly rule.
+fn champion_of(bundle: &Bundle, args: &ScoreArgs) -> anyhow::Result<Champion> {
+    bundle.check_inputs(args.feature_set.name(), args.feature_set.names())?;
+    let champion = Champion::new(bundle)?;
+    let policy = Policy {
+        anomaly_review: args.anomaly_review,
+        ..*champion.policy()
+    };
+    Ok(champion.with_policy(policy))
+}
+
 pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     if let Some(a) = args.anomaly_review {
         anyhow::ensure!(
@@ -42,21 +77,14 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
         );
     }
     let registry = crate::registry::open(&settings.registry_url)?;
-    let bundle = registry
-        .by_alias(crate::registry::CHAMPION)?
-        .with_context(|| {
-            format!(
-                "the registry {} has no champion: train one with `fraudwatch train --promote`",
-                settings.registry_url
-            )
-        })?;
-    bundle.check_inputs(args.feature_set.name(), args.feature_set.names())?;
-    let mut champion = Champion::new(&bundle)?;
-    let policy = Policy {
-        anomaly_review: args.anomaly_review,
-        ..*champion.policy()
-    };
-    champion = champion.with_policy(policy);
+    let bundle = registry.by_alias(CHAMPION)?.with_context(|| {
+        format!(
+            "the registry {} has no champion: train one with `fraudwatch train --promote`",
+            settings.registry_url
+        )
+    })?;
+    let mut champion = champion_of(&bundle, args)?;
+    let policy = *champion.policy();
 
     let bus = fraudwatch_bus::open(&settings.bus_url).context("opening the bus")?;
     let store = fraudwatch_store::open(&settings.store_url)
@@ -76,10 +104,31 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
     crate::metrics::serve(settings)?;
     let counters = Counters::default();
     tracing::info!(bundle = %bundle.version, review = policy.review, block = policy.block, "scoring");
+    let mut current = bundle.version.clone();
+    let mut checked = Instant::now();
+    // Every few seconds, between batches: has the champion alias moved?
+    let mut reload = || {
+        if checked.elapsed() < RELOAD_EVERY {
+            return None;
+        }
+        checked = Instant::now();
+        match next_champion(&registry, &current, args) {
+            Ok(Some((version, next))) => {
+                current = version;
+                Some(next)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "keeping the current champion");
+                None
+            }
+        }
+    };
     fraudwatch_scorer::stream::run(
         &*bus,
         &*store,
         &mut champion,
+        &mut reload,
         &config,
         &counters,
         crate::process::shutdown_signal(),

@@ -6,6 +6,10 @@
 //! answers), then publish the scores and dead letters and commit the input positions together
 //! (one Kafka transaction on `kafka://`). A crash before the commit repeats the batch: its scores
 //! are published once (the transaction), its cases are inserted again and ignored (idempotent).
+//!
+//! Between batches, never inside one, the stage asks `reload` for a new champion (the binary
+//! watches the registry's `champion` alias): a new bundle takes over at a batch boundary, so no
+//! event is dropped or scored twice, and every score names the bundle that made it.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -72,11 +76,13 @@ pub enum StreamError {
     Model(#[from] fraudwatch_models::ModelError),
 }
 
-/// Runs until `shutdown` resolves, committing after every batch.
+/// Runs until `shutdown` resolves, committing after every batch; takes the champion `reload`
+/// returns before the next batch.
 pub async fn run(
     bus: &dyn Bus,
     store: &dyn CaseStore,
     champion: &mut Champion,
+    reload: &mut (dyn FnMut() -> Option<Champion> + Send),
     config: &StreamConfig,
     counters: &Counters,
     shutdown: impl Future<Output = ()>,
@@ -87,6 +93,14 @@ pub async fn run(
     let dlq = dlq_topic(&config.features);
     tokio::pin!(shutdown);
     loop {
+        if let Some(next) = reload() {
+            tracing::info!(
+                from = champion.version(),
+                to = next.version(),
+                "new champion"
+            );
+            *champion = next;
+        }
         let batch = tokio::select! {
             () = &mut shutdown => break,
             batch = consumer.poll(config.max_batch, config.poll_wait) => batch?,

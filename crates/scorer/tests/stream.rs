@@ -31,7 +31,7 @@ async fn run_until(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    run(bus, store, champion, config, &counters, done)
+    run(bus, store, champion, &mut || None, config, &counters, done)
         .await
         .unwrap();
     counters
@@ -164,4 +164,111 @@ async fn every_vector_is_scored_once_and_every_alert_opens_one_case() {
     let again = run_until(&*bus, &*store, &mut champion, &config, 1).await;
     assert_eq!(again.scored.load(Relaxed), 1);
     assert_eq!(read_all(&*bus, &config.scores, n + 1).await.len(), n + 1);
+}
+
+#[tokio::test]
+async fn a_new_champion_takes_over_between_batches() {
+    let (data, bundle) = bundle();
+    // The same models with a review threshold of 0: everything it scores is an alert.
+    let mut eager = bundle.clone();
+    eager.thresholds.review = 0.0;
+    let eager = eager.seal().unwrap();
+    assert_ne!(eager.version, bundle.version);
+
+    let bus = fraudwatch_bus::open("memory://?partitions=3").unwrap();
+    let store = fraudwatch_store::open("sqlite::memory:").await.unwrap();
+    let mut config = StreamConfig::with_prefix("r-", "scorer-r");
+    config.max_batch = 50;
+    bus.create_topics(&config.specs(3)).await.unwrap();
+    let n = 600;
+    let payloads: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let row = data.row(i);
+            let v = vector(
+                i as u64,
+                &[("amount", row[0]), ("ratio", row[1]), ("noise", row[2])],
+            );
+            let mut buf = Vec::new();
+            wire::encode_into(&v, &mut buf);
+            (v.customer_id.to_string(), buf)
+        })
+        .collect();
+    let records: Vec<Record<'_>> = payloads
+        .iter()
+        .map(|(k, p)| Record::new(k.as_bytes(), p))
+        .collect();
+    bus.produce(&config.features, &records).await.unwrap();
+
+    let counters = Counters::default();
+    let mut swapped = false;
+    let mut reload = || {
+        if swapped || counters.scored.load(Relaxed) < 100 {
+            return None;
+        }
+        swapped = true;
+        Some(Champion::new(&eager).unwrap())
+    };
+    let done = async {
+        while counters.scored.load(Relaxed) < n as u64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let mut champion = Champion::new(&bundle).unwrap();
+    run(
+        &*bus,
+        &*store,
+        &mut champion,
+        &mut reload,
+        &config,
+        &counters,
+        done,
+    )
+    .await
+    .unwrap();
+    assert_eq!(champion.version(), eager.version);
+
+    // Read back per partition, in offset order.
+    let mut c = bus.subscribe("reader", &[&config.scores]).await.unwrap();
+    let mut by_partition: BTreeMap<i32, Vec<Score>> = BTreeMap::new();
+    let mut read = 0;
+    while read < n {
+        for m in c.poll(1000, Duration::from_millis(100)).await.unwrap() {
+            by_partition
+                .entry(m.partition)
+                .or_default()
+                .push(wire::decode(&m.payload).unwrap());
+            read += 1;
+        }
+    }
+    let mut per_tx: HashMap<String, usize> = HashMap::new();
+    let (mut old, mut new) = (0, 0);
+    for scores in by_partition.values() {
+        // Within a partition, the old bundle's scores all come before the new one's.
+        let first_new = scores
+            .iter()
+            .position(|s| s.model_version == eager.version)
+            .unwrap_or(scores.len());
+        assert!(
+            scores[..first_new]
+                .iter()
+                .all(|s| s.model_version == bundle.version)
+        );
+        assert!(
+            scores[first_new..]
+                .iter()
+                .all(|s| s.model_version == eager.version)
+        );
+        for s in scores {
+            *per_tx.entry(s.transaction_id.to_string()).or_default() += 1;
+            if s.model_version == eager.version {
+                new += 1;
+                assert!(s.decision.opens_case(), "{s:?}");
+            } else {
+                old += 1;
+            }
+        }
+    }
+    assert_eq!(per_tx.len(), n, "every transaction scored");
+    assert!(per_tx.values().all(|&c| c == 1), "none scored twice");
+    assert!(old >= 100 && new > 0, "old {old}, new {new}");
 }
