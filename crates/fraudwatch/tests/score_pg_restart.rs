@@ -1,0 +1,535 @@
+//! A PostgreSQL restart under a running `fraudwatch score`, against the REAL Kafka broker
+//! (`FW_KAFKA_URL`, default `kafka://127.0.0.1:9092`) and the REAL project PostgreSQL cluster
+//! (`FW_POSTGRES_URL`, default `postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch`, a
+//! fresh database per run), both on loopback and never skipped. As in `score_crash.rs`, a
+//! champion is trained on a generated dataset with raised review and block rates, and the `risk`
+//! features of its last rows go to a features topic with 3 partitions. Mid-stream the cluster is
+//! stopped with `scripts/postgres-stop.sh`: the scorer must keep running without committing past
+//! the batch whose cases are stuck, and once `scripts/postgres-start.sh` brings the cluster back
+//! it must finish the stream. Read with read_committed, the scores topic then holds exactly one
+//! score per vector, and the case table exactly one case per review or block score.
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fraudwatch, kafka_url, text, unique_prefix};
+use fraudwatch_bus::{Consumer, Record, TopicSpec};
+use fraudwatch_core::engine::FeatureSet;
+use fraudwatch_core::handbook::Row;
+use fraudwatch_core::{Decision, FeatureVector, Features, Id, Score, decode, encode, time};
+use sqlx::Connection as _;
+
+/// Feature vectors scored (the last rows of the generated dataset).
+const VECTORS: usize = 20_000;
+const PARTITIONS: i32 = 3;
+const BATCH: usize = 200;
+/// Committed scores before PostgreSQL is stopped.
+const STOP_AFTER: usize = VECTORS / 10;
+/// How long the outage lasts once the scorer has reported it.
+const OUTAGE: Duration = Duration::from_secs(5);
+
+/// The workspace root, where the project's scripts run from.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `scripts/<name>` from the workspace root with the test's environment (`FW_PG_PORT`,
+/// `FW_DATA_DIR`, ...), so it acts on the cluster the tests use.
+fn script(name: &str) -> std::process::ExitStatus {
+    Command::new(root().join("scripts").join(name))
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"))
+}
+
+/// Starts PostgreSQL again when dropped, so that a test failing during the outage does not leave
+/// the later tests without a database.
+struct RestartPostgres;
+
+impl Drop for RestartPostgres {
+    fn drop(&mut self) {
+        let status = script("postgres-start.sh");
+        if !status.success() && !std::thread::panicking() {
+            panic!("scripts/postgres-start.sh failed ({status})");
+        }
+    }
+}
+
+/// `config/models/default.toml` with a policy that reviews 5% and blocks 1%.
+fn params(dir: &Path) -> String {
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/models/default.toml"
+    );
+    let mut params: toml::Table = std::fs::read_to_string(shipped).unwrap().parse().unwrap();
+    let policy = params["policy"].as_table_mut().unwrap();
+    policy.insert("review_rate".into(), 0.05.into());
+    policy.insert("block_rate".into(), 0.01.into());
+    let path = dir.join("params.toml");
+    std::fs::write(&path, toml::to_string(&params).unwrap()).unwrap();
+    path.to_str().unwrap().into()
+}
+
+/// The file mode's `risk` features of the last `n` transactions of `tx.csv`, as the processor
+/// would publish them.
+fn vectors(dir: &Path, n: usize) -> Vec<FeatureVector> {
+    let o = fraudwatch(
+        &[
+            "process",
+            "--input",
+            "tx.csv",
+            "--feature-set",
+            "risk",
+            "--out",
+            "features.csv",
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = std::fs::read_to_string(dir.join("tx.csv")).unwrap();
+    let features = std::fs::read_to_string(dir.join("features.csv")).unwrap();
+    let mut features = features.lines();
+    let header: Vec<&str> = features.next().unwrap().split(',').collect();
+    assert_eq!(header[0], "transaction_id");
+    let names = &header[1..];
+    assert!(
+        names.iter().copied().eq(FeatureSet::Risk.names()),
+        "the features file lists the risk set: {names:?}"
+    );
+    let rows: Vec<&str> = rows.lines().skip(1).collect();
+    let features: Vec<&str> = features.collect();
+    assert_eq!(
+        rows.len(),
+        features.len(),
+        "one feature row per transaction"
+    );
+    assert!(
+        rows.len() >= n,
+        "only {} transactions generated",
+        rows.len()
+    );
+    let ingested_at = time::now();
+    let skip = rows.len() - n;
+    rows.iter()
+        .zip(&features)
+        .skip(skip)
+        .enumerate()
+        .map(|(k, (row, values))| {
+            let row = Row::parse(row, (skip + k + 2) as u64).unwrap();
+            let mut values = values.split(',');
+            let id: u64 = values.next().unwrap().parse().unwrap();
+            assert_eq!(id, row.transaction_id, "features.csv is in tx.csv's order");
+            let values: Vec<(String, f64)> = names
+                .iter()
+                .zip(values.by_ref())
+                .map(|(name, v)| ((*name).to_string(), v.parse().unwrap()))
+                .collect();
+            assert_eq!(values.len(), names.len(), "transaction {id}: a short row");
+            assert!(values.iter().all(|(_, v)| v.is_finite()));
+            FeatureVector {
+                transaction_id: Id::from(row.transaction_id),
+                customer_id: Id::from(row.customer_id),
+                timestamp: row.timestamp,
+                features: Features(values),
+                ingested_at,
+            }
+        })
+        .collect()
+}
+
+/// A fresh, empty PostgreSQL database: its URL, the admin URL it was created through, its name.
+async fn fresh_database() -> (String, String, String) {
+    let admin = std::env::var("FW_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("fwtest_score_pg_restart_{}_{nanos}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL must be running at {admin} (scripts/services-start.sh): {e}")
+        });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    (format!("{base}/{name}"), admin, name)
+}
+
+/// Every case as (transaction id → (decision, risk)), and how many rows the table holds.
+async fn cases(url: &str) -> (HashMap<String, (String, f64)>, usize) {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows: Vec<(String, String, f64)> =
+        sqlx::query_as("SELECT transaction_id, decision, risk FROM cases")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let n = rows.len();
+    conn.close().await.unwrap();
+    (
+        rows.into_iter()
+            .map(|(id, decision, risk)| (id, (decision, risk)))
+            .collect(),
+        n,
+    )
+}
+
+struct Scorer {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Scorer {
+    fn start(dir: &Path, url: &str, store: &str, prefix: &str) -> Scorer {
+        let log = dir.join("scorer.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fraudwatch"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("FRAUDWATCH_") {
+                cmd.env_remove(key);
+            }
+        }
+        let registry = format!("file://{}", dir.join("reg").display());
+        let partitions = PARTITIONS.to_string();
+        let batch = BATCH.to_string();
+        let child = cmd
+            .args(["--bus", url, "--store", store, "--registry", &registry])
+            .args(["--partitions", &partitions, "--log", "warn", "score"])
+            .args([
+                "--topic-prefix",
+                prefix,
+                "--group",
+                &format!("{prefix}score"),
+            ])
+            .args(["--instance", "s1", "--batch", &batch])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Scorer { child, log }
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {sig}");
+    }
+
+    /// Fails the test, with the scorer's log, if the scorer has exited.
+    fn check_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!(
+                "the scorer exited ({status}): {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn retries(&self) -> usize {
+        self.log().matches("case store unavailable").count()
+    }
+}
+
+impl Drop for Scorer {
+    fn drop(&mut self) {
+        // A failed test must not leave the scorer running.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads scores until `n` distinct transactions have one; fails at `deadline`.
+async fn read_until(
+    reader: &mut dyn Consumer,
+    into: &mut Vec<Score>,
+    n: usize,
+    scorer: &mut Scorer,
+    deadline: Instant,
+) {
+    let mut seen: HashSet<Id> = into.iter().map(|s| s.transaction_id.clone()).collect();
+    while seen.len() < n {
+        scorer.check_running();
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} transactions were scored; scorer log: {}",
+            seen.len(),
+            scorer.log()
+        );
+        for m in reader.poll(5000, Duration::from_millis(500)).await.unwrap() {
+            let s: Score = decode(&m.payload).unwrap();
+            seen.insert(s.transaction_id.clone());
+            into.push(s);
+        }
+    }
+}
+
+/// Reads whatever is committed until nothing more comes for a while, checking the scorer lives.
+async fn drain(reader: &mut dyn Consumer, into: &mut Vec<Score>, scorer: &mut Scorer) {
+    let mut quiet = 0;
+    while quiet < 3 {
+        scorer.check_running();
+        let batch = reader.poll(5000, Duration::from_secs(1)).await.unwrap();
+        if batch.is_empty() {
+            quiet += 1;
+        } else {
+            quiet = 0;
+        }
+        for m in batch {
+            into.push(decode(&m.payload).unwrap());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_mid_stream_loses_nothing() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique_prefix("pgrestart");
+    let url = kafka_url();
+
+    // A dataset, a champion that alerts on ~6% of transactions, and the vectors to score.
+    let o = fraudwatch(
+        &[
+            "generate",
+            "--profile",
+            "handbook",
+            "--days",
+            "40",
+            "--seed",
+            "11",
+            "--out",
+            "tx.csv",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let params = params(dir.path());
+    let o = fraudwatch(
+        &[
+            "--registry",
+            &format!("file://{}", dir.path().join("reg").display()),
+            "train",
+            "--transactions",
+            "tx.csv",
+            "--params",
+            &params,
+            "--promote",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let vectors = vectors(dir.path(), VECTORS);
+    eprintln!(
+        "data, champion and vectors ready after {:?}",
+        started.elapsed()
+    );
+
+    // The vectors on the bus, keyed by customer as the processor publishes them.
+    let bus = fraudwatch_bus::open(&url).unwrap();
+    let (features, scores) = (format!("{prefix}features"), format!("{prefix}scores"));
+    let specs: Vec<TopicSpec> = [&features, &scores]
+        .into_iter()
+        .flat_map(|t| TopicSpec::with_dlq(t, PARTITIONS))
+        .collect();
+    bus.create_topics(&specs)
+        .await
+        .unwrap_or_else(|e| panic!("is the broker up at {url} (scripts/services-start.sh)? {e}"));
+    for chunk in vectors.chunks(5000) {
+        let encoded: Vec<(&str, Vec<u8>)> = chunk
+            .iter()
+            .map(|v| (v.customer_id.as_str(), encode(v)))
+            .collect();
+        let records: Vec<Record<'_>> = encoded
+            .iter()
+            .map(|(key, payload)| Record::new(key.as_bytes(), payload))
+            .collect();
+        bus.produce(&features, &records).await.unwrap();
+    }
+    let mut reader = bus
+        .subscribe(&format!("{prefix}reader"), &[&scores])
+        .await
+        .unwrap();
+    let (store, admin, database) = fresh_database().await;
+
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut got = Vec::new();
+    let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix);
+    read_until(&mut *reader, &mut got, STOP_AFTER, &mut scorer, deadline).await;
+
+    // PostgreSQL goes away mid-stream (from here on, a failing test still restarts it).
+    let restart = RestartPostgres;
+    let at_stop = got.len();
+    let status = script("postgres-stop.sh");
+    assert!(
+        status.success(),
+        "scripts/postgres-stop.sh failed ({status})"
+    );
+    assert!(
+        sqlx::PgConnection::connect(&store).await.is_err(),
+        "PostgreSQL still answers at {store} after scripts/postgres-stop.sh: the tests' server is \
+         not the project cluster (FW_POSTGRES_URL vs FW_PG_PORT / FW_DATA_DIR)"
+    );
+    eprintln!(
+        "PostgreSQL stopped after {at_stop} committed scores ({:?})",
+        started.elapsed()
+    );
+
+    // The scorer notices, keeps running, and commits at most the batch it had already stored.
+    while scorer.retries() == 0 {
+        scorer.check_running();
+        assert!(
+            Instant::now() < deadline,
+            "the scorer never reported the case store unavailable; log: {}",
+            scorer.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drain(&mut *reader, &mut got, &mut scorer).await;
+    let stalled = got.len();
+    tokio::time::sleep(OUTAGE).await;
+    scorer.check_running();
+    drain(&mut *reader, &mut got, &mut scorer).await;
+    let during = got.len();
+    let retries_during = scorer.retries();
+    eprintln!(
+        "outage: {at_stop} scores at the stop, {stalled} once stalled, {during} after {OUTAGE:?} \
+         more; {retries_during} retries logged ({:?})",
+        started.elapsed()
+    );
+    assert!(
+        during < VECTORS,
+        "the scorer committed all {during} scores while PostgreSQL was down"
+    );
+    assert_eq!(
+        during, stalled,
+        "no score is committed while the case store is down"
+    );
+    // Past the reader's position at the stop: batches committed but not yet read, and the one
+    // batch whose cases were already stored; a few batches, far short of the stream.
+    assert!(
+        during <= at_stop + 5 * BATCH,
+        "the scorer committed {} scores after PostgreSQL stopped (at most the batch already \
+         stored, and those committed but not yet read)",
+        during - at_stop
+    );
+    drop(restart);
+    eprintln!("PostgreSQL started again ({:?})", started.elapsed());
+
+    // The stream finishes.
+    read_until(&mut *reader, &mut got, VECTORS, &mut scorer, deadline).await;
+    // Anything more would be a duplicate.
+    for m in reader.poll(VECTORS, Duration::from_secs(3)).await.unwrap() {
+        got.push(decode(&m.payload).unwrap());
+    }
+    scorer.check_running();
+    scorer.signal("-TERM");
+    let status = scorer.child.wait().unwrap();
+    let log = scorer.log();
+    assert!(
+        status.success(),
+        "SIGTERM stops the scorer cleanly ({status}): {log}"
+    );
+    assert!(
+        log.contains("case store unavailable"),
+        "the scorer logged its retries: {log}"
+    );
+    eprintln!(
+        "all scored at {:?}; {} retries logged",
+        started.elapsed(),
+        scorer.retries()
+    );
+
+    // Exactly one score per vector, through the outage.
+    let mut per_transaction: HashMap<String, Vec<&Score>> = HashMap::new();
+    for s in &got {
+        per_transaction
+            .entry(s.transaction_id.to_string())
+            .or_default()
+            .push(s);
+    }
+    let duplicated: Vec<_> = per_transaction
+        .iter()
+        .filter(|(_, s)| s.len() != 1)
+        .map(|(id, s)| (id, s.len()))
+        .take(10)
+        .collect();
+    assert!(
+        duplicated.is_empty(),
+        "scored more than once: {duplicated:?}"
+    );
+    let want: HashSet<String> = vectors
+        .iter()
+        .map(|v| v.transaction_id.to_string())
+        .collect();
+    let scored: HashSet<String> = per_transaction.keys().cloned().collect();
+    assert_eq!(scored, want, "one score per vector, no other");
+    assert_eq!(got.len(), VECTORS);
+
+    // Exactly one case per alert, carrying the alert's decision and risk.
+    let alerts: HashMap<String, &Score> = got
+        .iter()
+        .filter(|s| s.decision.opens_case())
+        .map(|s| (s.transaction_id.to_string(), s))
+        .collect();
+    let blocks = alerts
+        .values()
+        .filter(|s| s.decision == Decision::Block)
+        .count();
+    assert!(
+        alerts.len() >= VECTORS / 50 && blocks > 0,
+        "the policy alerts on ~6%: {} alerts, {blocks} blocks",
+        alerts.len()
+    );
+    let (cases, rows) = cases(&store).await;
+    assert_eq!(rows, cases.len(), "one row per case");
+    let missing: Vec<_> = alerts
+        .keys()
+        .filter(|id| !cases.contains_key(*id))
+        .take(10)
+        .collect();
+    let extra: Vec<_> = cases
+        .keys()
+        .filter(|id| !alerts.contains_key(*id))
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "alerts without a case: {missing:?}; cases without an alert: {extra:?}"
+    );
+    assert_eq!(rows, alerts.len(), "exactly one case per alert");
+    for (id, (decision, risk)) in &cases {
+        let s = alerts[id];
+        assert_eq!(decision, s.decision.as_str(), "transaction {id}");
+        assert_eq!(risk.to_bits(), s.risk.to_bits(), "transaction {id}");
+    }
+    eprintln!(
+        "{} scores, {} cases ({blocks} blocks); done after {:?}",
+        got.len(),
+        rows,
+        started.elapsed()
+    );
+
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
