@@ -1,7 +1,7 @@
 //! A PostgreSQL restart under a running `fraudwatch score`, against the REAL Kafka broker
-//! (`FW_KAFKA_URL`, default `kafka://127.0.0.1:9092`) and the REAL project PostgreSQL cluster
-//! (`FW_POSTGRES_URL`, default `postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch`, a
-//! fresh database per run), both on loopback and never skipped. As in `score_crash.rs`, a
+//! (`FW_KAFKA_URL`, default `kafka://127.0.0.1:9092`) and a REAL PostgreSQL cluster of the test's
+//! own (started with `scripts/postgres-start.sh` on a free port, data in a temporary directory),
+//! both on loopback and never skipped. As in `score_crash.rs`, a
 //! champion is trained on a generated dataset with raised review and block rates, and the `risk`
 //! features of its last rows go to a features topic with 3 partitions. Mid-stream the cluster is
 //! stopped with `scripts/postgres-stop.sh`: the scorer must keep running without committing past
@@ -39,26 +39,60 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs `scripts/<name>` from the workspace root with the test's environment (`FW_PG_PORT`,
-/// `FW_DATA_DIR`, ...), so it acts on the cluster the tests use.
-fn script(name: &str) -> std::process::ExitStatus {
-    Command::new(root().join("scripts").join(name))
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"))
+/// A PostgreSQL cluster of this test's own, started and stopped with the project's scripts on a
+/// free port with its data in a temporary directory: stopping it disturbs no other test, and
+/// whatever server the other tests use is left alone.
+struct Cluster {
+    port: u16,
+    dir: tempfile::TempDir,
 }
 
-/// Starts PostgreSQL again when dropped, so that a test failing during the outage does not leave
-/// the later tests without a database.
-struct RestartPostgres;
+impl Cluster {
+    fn start() -> Cluster {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Cluster {
+            port,
+            dir: tempfile::Builder::new()
+                .prefix("fwpg")
+                .tempdir_in("/tmp")
+                .unwrap(),
+        };
+        cluster.script("postgres-start.sh");
+        cluster
+    }
 
-impl Drop for RestartPostgres {
+    /// Runs `scripts/<name>` from the workspace root on this cluster.
+    fn script(&self, name: &str) {
+        let status = Command::new(root().join("scripts").join(name))
+            .current_dir(root())
+            .env("FW_PG_PORT", self.port.to_string())
+            .env("FW_PG_DIR", self.dir.path().join("pg"))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"));
+        assert!(status.success(), "scripts/{name} failed ({status})");
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgres://fraudwatch:fraudwatch@127.0.0.1:{}/fraudwatch",
+            self.port
+        )
+    }
+}
+
+impl Drop for Cluster {
     fn drop(&mut self) {
-        let status = script("postgres-start.sh");
-        if !status.success() && !std::thread::panicking() {
-            panic!("scripts/postgres-start.sh failed ({status})");
-        }
+        let _ = Command::new(root().join("scripts/postgres-stop.sh"))
+            .current_dir(root())
+            .env("FW_PG_PORT", self.port.to_string())
+            .env("FW_PG_DIR", self.dir.path().join("pg"))
+            .stdout(Stdio::null())
+            .status();
     }
 }
 
@@ -142,28 +176,6 @@ fn vectors(dir: &Path, n: usize) -> Vec<FeatureVector> {
             }
         })
         .collect()
-}
-
-/// A fresh, empty PostgreSQL database: its URL, the admin URL it was created through, its name.
-async fn fresh_database() -> (String, String, String) {
-    let admin = std::env::var("FW_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("fwtest_score_pg_restart_{}_{nanos}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL must be running at {admin} (scripts/services-start.sh): {e}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    (format!("{base}/{name}"), admin, name)
 }
 
 /// Every case as (transaction id → (decision, risk)), and how many rows the table holds.
@@ -367,25 +379,20 @@ async fn a_postgres_restart_mid_stream_loses_nothing() {
         .subscribe(&format!("{prefix}reader"), &[&scores])
         .await
         .unwrap();
-    let (store, admin, database) = fresh_database().await;
+    let cluster = Cluster::start();
+    let store = cluster.url();
 
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut got = Vec::new();
     let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix);
     read_until(&mut *reader, &mut got, STOP_AFTER, &mut scorer, deadline).await;
 
-    // PostgreSQL goes away mid-stream (from here on, a failing test still restarts it).
-    let restart = RestartPostgres;
+    // PostgreSQL goes away mid-stream.
     let at_stop = got.len();
-    let status = script("postgres-stop.sh");
-    assert!(
-        status.success(),
-        "scripts/postgres-stop.sh failed ({status})"
-    );
+    cluster.script("postgres-stop.sh");
     assert!(
         sqlx::PgConnection::connect(&store).await.is_err(),
-        "PostgreSQL still answers at {store} after scripts/postgres-stop.sh: the tests' server is \
-         not the project cluster (FW_POSTGRES_URL vs FW_PG_PORT / FW_DATA_DIR)"
+        "PostgreSQL still answers at {store} after scripts/postgres-stop.sh"
     );
     eprintln!(
         "PostgreSQL stopped after {at_stop} committed scores ({:?})",
@@ -430,7 +437,7 @@ async fn a_postgres_restart_mid_stream_loses_nothing() {
          stored, and those committed but not yet read)",
         during - at_stop
     );
-    drop(restart);
+    cluster.script("postgres-start.sh");
     eprintln!("PostgreSQL started again ({:?})", started.elapsed());
 
     // The stream finishes.
@@ -526,10 +533,4 @@ async fn a_postgres_restart_mid_stream_loses_nothing() {
         rows,
         started.elapsed()
     );
-
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
