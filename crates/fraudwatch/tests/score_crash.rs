@@ -13,105 +13,19 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::scoring::{PARTITIONS, Scorer, cases, drain, params, read_until, vectors};
 use common::{fraudwatch, kafka_url, text, unique_prefix};
-use fraudwatch_bus::{Consumer, Record, TopicSpec};
-use fraudwatch_core::engine::FeatureSet;
-use fraudwatch_core::handbook::Row;
-use fraudwatch_core::{Decision, FeatureVector, Features, Id, Score, decode, encode, time};
+use fraudwatch_bus::{Record, TopicSpec};
+use fraudwatch_core::{Decision, Score, decode, encode};
 use sqlx::Connection as _;
 
 /// Feature vectors scored (the last rows of the generated dataset).
 const VECTORS: usize = 40_000;
-const PARTITIONS: i32 = 3;
 /// The most times the scorer is killed (each kill at least this many more scores in).
 const KILLS: usize = 3;
 const KILL_EVERY: usize = VECTORS / 5;
-
-/// `config/models/default.toml` with a policy that reviews 5% and blocks 1%.
-fn params(dir: &Path) -> String {
-    let shipped = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/models/default.toml"
-    );
-    let mut params: toml::Table = std::fs::read_to_string(shipped).unwrap().parse().unwrap();
-    let policy = params["policy"].as_table_mut().unwrap();
-    policy.insert("review_rate".into(), 0.05.into());
-    policy.insert("block_rate".into(), 0.01.into());
-    let path = dir.join("params.toml");
-    std::fs::write(&path, toml::to_string(&params).unwrap()).unwrap();
-    path.to_str().unwrap().into()
-}
-
-/// The file mode's `risk` features of the last `n` transactions of `tx.csv`, as the processor
-/// would publish them.
-fn vectors(dir: &Path, n: usize) -> Vec<FeatureVector> {
-    let o = fraudwatch(
-        &[
-            "process",
-            "--input",
-            "tx.csv",
-            "--feature-set",
-            "risk",
-            "--out",
-            "features.csv",
-        ],
-        dir,
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let rows = std::fs::read_to_string(dir.join("tx.csv")).unwrap();
-    let features = std::fs::read_to_string(dir.join("features.csv")).unwrap();
-    let mut features = features.lines();
-    let header: Vec<&str> = features.next().unwrap().split(',').collect();
-    assert_eq!(header[0], "transaction_id");
-    let names = &header[1..];
-    assert!(
-        names.iter().copied().eq(FeatureSet::Risk.names()),
-        "the features file lists the risk set: {names:?}"
-    );
-    let rows: Vec<&str> = rows.lines().skip(1).collect();
-    let features: Vec<&str> = features.collect();
-    assert_eq!(
-        rows.len(),
-        features.len(),
-        "one feature row per transaction"
-    );
-    assert!(
-        rows.len() >= n,
-        "only {} transactions generated",
-        rows.len()
-    );
-    let ingested_at = time::now();
-    let skip = rows.len() - n;
-    rows.iter()
-        .zip(&features)
-        .skip(skip)
-        .enumerate()
-        .map(|(k, (row, values))| {
-            let row = Row::parse(row, (skip + k + 2) as u64).unwrap();
-            let mut values = values.split(',');
-            let id: u64 = values.next().unwrap().parse().unwrap();
-            assert_eq!(id, row.transaction_id, "features.csv is in tx.csv's order");
-            let values: Vec<(String, f64)> = names
-                .iter()
-                .zip(values.by_ref())
-                .map(|(name, v)| ((*name).to_string(), v.parse().unwrap()))
-                .collect();
-            assert_eq!(values.len(), names.len(), "transaction {id}: a short row");
-            assert!(values.iter().all(|(_, v)| v.is_finite()));
-            FeatureVector {
-                transaction_id: Id::from(row.transaction_id),
-                customer_id: Id::from(row.customer_id),
-                timestamp: row.timestamp,
-                features: Features(values),
-                ingested_at,
-            }
-        })
-        .collect()
-}
 
 /// A fresh, empty PostgreSQL database: its URL, the admin URL it was created through, its name.
 async fn fresh_database() -> (String, String, String) {
@@ -135,81 +49,6 @@ async fn fresh_database() -> (String, String, String) {
     (format!("{base}/{name}"), admin, name)
 }
 
-/// Every case as (transaction id → (decision, risk)), and how many rows the table holds.
-async fn cases(url: &str) -> (HashMap<String, (String, f64)>, usize) {
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    let rows: Vec<(String, String, f64)> =
-        sqlx::query_as("SELECT transaction_id, decision, risk FROM cases")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    let n = rows.len();
-    conn.close().await.unwrap();
-    (
-        rows.into_iter()
-            .map(|(id, decision, risk)| (id, (decision, risk)))
-            .collect(),
-        n,
-    )
-}
-
-struct Scorer {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Scorer {
-    fn start(dir: &Path, url: &str, store: &str, prefix: &str, run: usize) -> Scorer {
-        let log = dir.join(format!("scorer-{run}.log"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fraudwatch"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("FRAUDWATCH_") {
-                cmd.env_remove(key);
-            }
-        }
-        let registry = format!("file://{}", dir.join("reg").display());
-        let partitions = PARTITIONS.to_string();
-        let child = cmd
-            .args(["--bus", url, "--store", store, "--registry", &registry])
-            .args(["--partitions", &partitions, "--log", "warn", "score"])
-            .args([
-                "--topic-prefix",
-                prefix,
-                "--group",
-                &format!("{prefix}score"),
-            ])
-            .args(["--instance", "s1", "--batch", "500"])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Scorer { child, log }
-    }
-
-    fn signal(&self, sig: &str) {
-        let status = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill {sig}");
-    }
-
-    /// Fails the test, with the scorer's log, if the scorer has exited.
-    fn check_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!(
-                "the scorer exited ({status}): {}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
 /// Waits for the next batch's cases to reach the store (the count of cases grows), then SIGKILLs
 /// the scorer at once: most often before that batch's scores and offsets are committed.
 async fn kill_after_next_insert(store: &str, scorer: &mut Scorer, deadline: Instant) {
@@ -227,47 +66,6 @@ async fn kill_after_next_insert(store: &str, scorer: &mut Scorer, deadline: Inst
     scorer.signal("-KILL");
     scorer.child.wait().unwrap();
     conn.close().await.unwrap();
-}
-
-/// Reads scores until `n` distinct transactions have one; fails at `deadline`.
-async fn read_until(
-    reader: &mut dyn Consumer,
-    into: &mut Vec<Score>,
-    n: usize,
-    scorer: &mut Scorer,
-    deadline: Instant,
-) {
-    let mut seen: HashSet<Id> = into.iter().map(|s| s.transaction_id.clone()).collect();
-    while seen.len() < n {
-        scorer.check_running();
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} transactions were scored; scorer log: {}",
-            seen.len(),
-            scorer.log()
-        );
-        for m in reader.poll(5000, Duration::from_millis(500)).await.unwrap() {
-            let s: Score = decode(&m.payload).unwrap();
-            seen.insert(s.transaction_id.clone());
-            into.push(s);
-        }
-    }
-}
-
-/// Reads whatever is committed until nothing more comes for a while.
-async fn drain(reader: &mut dyn Consumer, into: &mut Vec<Score>) {
-    let mut quiet = 0;
-    while quiet < 3 {
-        let batch = reader.poll(5000, Duration::from_secs(1)).await.unwrap();
-        if batch.is_empty() {
-            quiet += 1;
-        } else {
-            quiet = 0;
-        }
-        for m in batch {
-            into.push(decode(&m.payload).unwrap());
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +147,14 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
     let mut runs = 0;
     for kill in 1..=KILLS {
         runs += 1;
-        let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, runs);
+        let mut scorer = Scorer::start(
+            dir.path(),
+            &url,
+            &store,
+            &prefix,
+            &format!("scorer-{runs}.log"),
+            500,
+        );
         read_until(
             &mut *reader,
             &mut got,
@@ -359,7 +164,7 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
         )
         .await;
         kill_after_next_insert(&store, &mut scorer, deadline).await;
-        drain(&mut *reader, &mut got).await;
+        drain(&mut *reader, &mut got, None).await;
         let before = got.len();
         assert!(
             before < VECTORS,
@@ -379,7 +184,14 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
     }
 
     // The last restart finishes the stream.
-    let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, runs + 1);
+    let mut scorer = Scorer::start(
+        dir.path(),
+        &url,
+        &store,
+        &prefix,
+        &format!("scorer-{}.log", runs + 1),
+        500,
+    );
     read_until(&mut *reader, &mut got, VECTORS, &mut scorer, deadline).await;
     // Anything more would be a duplicate.
     for m in reader.poll(VECTORS, Duration::from_secs(3)).await.unwrap() {
