@@ -16,6 +16,7 @@ use fraudwatch_core::{Score, wire};
 use fraudwatch_scorer::Champion;
 use fraudwatch_scorer::stream::{Counters, StreamConfig, run};
 use fraudwatch_store::{CaseFilter, CaseStore};
+use fraudwatch_train::Dataset;
 
 /// Runs the stage until it has committed `messages` inputs.
 async fn run_until(
@@ -35,6 +36,22 @@ async fn run_until(
         .await
         .unwrap();
     counters
+}
+
+/// The first `n` rows of `data` as encoded feature vectors, keyed by customer.
+fn encoded_rows(data: &Dataset, n: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let row = data.row(i);
+            let v = vector(
+                i as u64,
+                &[("amount", row[0]), ("ratio", row[1]), ("noise", row[2])],
+            );
+            let mut buf = Vec::new();
+            wire::encode_into(&v, &mut buf);
+            (v.customer_id.to_string(), buf)
+        })
+        .collect()
 }
 
 async fn read_all(bus: &dyn Bus, topic: &str, want: usize) -> Vec<Vec<u8>> {
@@ -64,18 +81,7 @@ async fn every_vector_is_scored_once_and_every_alert_opens_one_case() {
 
     // 600 vectors of real rows, then garbage, a vector without an input and one with NaN.
     let n = 600;
-    let mut payloads: Vec<(String, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let row = data.row(i);
-            let v = vector(
-                i as u64,
-                &[("amount", row[0]), ("ratio", row[1]), ("noise", row[2])],
-            );
-            let mut buf = Vec::new();
-            wire::encode_into(&v, &mut buf);
-            (v.customer_id.to_string(), buf)
-        })
-        .collect();
+    let mut payloads: Vec<(String, Vec<u8>)> = encoded_rows(&data, n);
     payloads.push(("c1".into(), b"{not json".to_vec()));
     let mut buf = Vec::new();
     wire::encode_into(&vector(9_001, &[("amount", 5.0), ("noise", 0.1)]), &mut buf);
@@ -181,18 +187,7 @@ async fn a_new_champion_takes_over_between_batches() {
     config.max_batch = 50;
     bus.create_topics(&config.specs(3)).await.unwrap();
     let n = 600;
-    let payloads: Vec<(String, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let row = data.row(i);
-            let v = vector(
-                i as u64,
-                &[("amount", row[0]), ("ratio", row[1]), ("noise", row[2])],
-            );
-            let mut buf = Vec::new();
-            wire::encode_into(&v, &mut buf);
-            (v.customer_id.to_string(), buf)
-        })
-        .collect();
+    let payloads: Vec<(String, Vec<u8>)> = encoded_rows(&data, n);
     let records: Vec<Record<'_>> = payloads
         .iter()
         .map(|(k, p)| Record::new(k.as_bytes(), p))
