@@ -393,17 +393,18 @@ impl Scorer {
     /// Why XGBoost gave this row (raw inputs) its risk: up to `k` inputs with the largest
     /// positive contribution to the log-odds (TreeSHAP, as XGBoost's `pred_contribs`), as
     /// (input index, contribution), largest first. In a combined bundle the anomaly score is
-    /// index `width`. Empty for an `iforest` bundle. Meant for alerts, not every row.
+    /// index `width`, and `risk` is the row's own score (its anomaly score is that input).
+    /// Empty for an `iforest` bundle. Meant for alerts, not every row.
     pub fn reasons(
         &self,
         row: &[f64],
+        risk: &Risk,
         k: usize,
         scratch: &mut ShapScratch,
     ) -> Result<Vec<(usize, f64)>, ModelError> {
         let Some(boosted) = &self.boosted else {
             return Ok(Vec::new());
         };
-        let risk = self.score(row)?;
         let mut input: Vec<f64> = if self.scaling.is_empty() {
             row.to_vec()
         } else {

@@ -109,7 +109,7 @@ impl Champion {
                     let row = &self.rows[j * w..(j + 1) * w];
                     score.reasons = self
                         .scorer
-                        .reasons(row, self.reasons, &mut self.shap)?
+                        .reasons(row, r, self.reasons, &mut self.shap)?
                         .into_iter()
                         .map(|(i, contribution)| Reason {
                             feature: self.inputs.get(i).cloned().unwrap_or(ANOMALY_INPUT.into()),
