@@ -115,6 +115,11 @@ pub struct Case {
     pub outcome: Option<Outcome>,
     pub assignee: Option<String>,
     pub risk: f64,
+    /// The Isolation Forest's anomaly score and XGBoost's probability behind `risk`.
+    #[serde(default)]
+    pub iforest_score: f64,
+    #[serde(default)]
+    pub xgb_probability: f64,
     pub decision: Decision,
     pub model_version: String,
     pub reasons: Vec<Reason>,
@@ -180,6 +185,8 @@ impl Case {
             outcome: None,
             assignee: None,
             risk: score.risk,
+            iforest_score: score.iforest_score,
+            xgb_probability: score.xgb_probability,
             decision: score.decision,
             model_version: score.model_version.clone(),
             reasons: score.reasons.clone(),

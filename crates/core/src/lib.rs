@@ -2,6 +2,7 @@
 //! format. No I/O, no async runtime: everything here is a plain function of its input.
 //!
 //! Module map:
+//! - [`access`] — API key roles and the stored key record.
 //! - [`id`] — `Id`, the compact identifier used for transactions, customers, terminals and devices.
 //! - [`codes`] — fixed-size codes (`Currency`, `Country`) and the payment `Channel`.
 //! - [`time`] — event-time helpers; RFC 3339 UTC with milliseconds on the wire.
@@ -12,6 +13,7 @@
 //! - [`engine`] — the feature engine, a pure `(state, event) → features` machine over exact
 //!   event-time windows (feature sets `handbook` and `velocity`).
 
+pub mod access;
 pub mod case;
 pub mod codes;
 pub mod engine;
@@ -25,6 +27,7 @@ pub mod transaction;
 pub mod validate;
 pub mod wire;
 
+pub use access::{ApiKey, Role};
 pub use case::{AuditEntry, Case, CaseError, CaseStatus, CaseUpdate, Note, Outcome};
 pub use codes::{Channel, Country, Currency};
 pub use features::{FeatureVector, FeatureVectorRef, Features};

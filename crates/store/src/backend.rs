@@ -3,14 +3,14 @@
 //! numbered in order of appearance, `ON CONFLICT`, `RETURNING`).
 
 macro_rules! case_store {
-    ($store:ident, $db:ty) => {
+    ($store:ident, $db:ty, claim_lock = $lock:literal) => {
         use std::collections::{HashMap, HashSet};
 
-        use fraudwatch_core::{AuditEntry, Case, CaseUpdate, Label};
+        use fraudwatch_core::{ApiKey, AuditEntry, Case, CaseStatus, CaseUpdate, Label, LabelSource};
         use sqlx::types::Json;
         use sqlx::QueryBuilder;
 
-        use crate::rows::{AuditRow, CASE_COLUMNS, CaseRow, LabelRow, NoteRow};
+        use crate::rows::{AuditRow, CASE_COLUMNS, CaseRow, KEY_COLUMNS, KeyRow, LabelRow, NoteRow};
         use crate::{CaseFilter, StoreError};
 
         type Conn = <$db as sqlx::Database>::Connection;
@@ -72,6 +72,48 @@ macro_rules! case_store {
                 let audit: Vec<(&str, &AuditEntry)> = case.audit.iter().map(|a| (id, a)).collect();
                 Self::insert_audit(conn, &audit).await
             }
+            async fn write_labels(conn: &mut Conn, labels: &[Label]) -> Result<u64, StoreError> {
+                // One statement may not touch a row twice: keep each transaction's last label.
+                let last: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.transaction_id.as_str(), i)).collect();
+                let unique: Vec<&Label> = labels.iter().enumerate().filter(|(i, l)| last[l.transaction_id.as_str()] == *i).map(|(_, l)| l).collect();
+                let mut written = 0;
+                for chunk in unique.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO labels (transaction_id, customer_id, is_fraud, source, labelled_at, fraud_scenario) ");
+                    qb.push_values(chunk, |mut b, l| {
+                        b.push_bind(l.transaction_id.as_str())
+                            .push_bind(l.customer_id.as_str())
+                            .push_bind(l.is_fraud)
+                            .push_bind(l.source.as_str())
+                            .push_bind(l.labelled_at)
+                            .push_bind(l.fraud_scenario.as_deref());
+                    });
+                    qb.push(
+                        " ON CONFLICT (transaction_id) DO UPDATE SET customer_id = excluded.customer_id, \
+                         is_fraud = excluded.is_fraud, source = excluded.source, labelled_at = excluded.labelled_at, \
+                         fraud_scenario = excluded.fraud_scenario",
+                    );
+                    written += qb.build().execute(&mut *conn).await?.rows_affected();
+                }
+                Ok(written)
+            }
+
+            /// A closed case's conclusive outcome is its transaction's label; reopening the case
+            /// (or an inconclusive outcome) withdraws the label the case gave, not a chargeback's.
+            async fn sync_label(conn: &mut Conn, case: &Case) -> Result<(), StoreError> {
+                match case.label() {
+                    Some(label) => {
+                        Self::write_labels(conn, std::slice::from_ref(&label)).await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM labels WHERE transaction_id = $1 AND source = $2")
+                            .bind(case.transaction_id.as_str())
+                            .bind(LabelSource::CaseOutcome.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
         }
 
         #[async_trait::async_trait]
@@ -88,6 +130,8 @@ macro_rules! case_store {
                             .push_bind(c.outcome.map(|o| o.as_str()))
                             .push_bind(c.assignee.as_deref())
                             .push_bind(c.risk)
+                            .push_bind(c.iforest_score)
+                            .push_bind(c.xgb_probability)
                             .push_bind(c.decision.as_str())
                             .push_bind(&c.model_version)
                             .push_bind(Json(&c.reasons))
@@ -141,8 +185,22 @@ macro_rules! case_store {
                 if let Some(a) = &f.assignee {
                     qb.push(" AND assignee = ").push_bind(a.as_str());
                 }
+                if let Some(d) = f.decision {
+                    qb.push(" AND decision = ").push_bind(d.as_str());
+                }
                 if let Some(r) = f.min_risk {
                     qb.push(" AND risk >= ").push_bind(r);
+                }
+                if let Some(t) = f.from {
+                    qb.push(" AND event_time >= ").push_bind(t);
+                }
+                if let Some(t) = f.to {
+                    qb.push(" AND event_time < ").push_bind(t);
+                }
+                if let Some(c) = &f.after {
+                    qb.push(" AND (risk < ").push_bind(c.risk);
+                    qb.push(" OR (risk = ").push_bind(c.risk);
+                    qb.push(" AND transaction_id > ").push_bind(c.transaction_id.as_str()).push("))");
                 }
                 qb.push(" ORDER BY risk DESC, transaction_id LIMIT ").push_bind(f.limit());
                 let rows: Vec<CaseRow> = qb.build_query_as().fetch_all(&self.pool).await?;
@@ -155,8 +213,12 @@ macro_rules! case_store {
                 if case.version != expected_version {
                     return Err(StoreError::Conflict { transaction_id: transaction_id.into(), expected: expected_version, actual: case.version });
                 }
+                let was_closed = case.status == CaseStatus::Closed;
                 case.apply(update, actor, fraudwatch_core::time::now())?;
                 Self::save_change(&mut tx, &case, expected_version).await?;
+                if was_closed || case.status == CaseStatus::Closed {
+                    Self::sync_label(&mut tx, &case).await?;
+                }
                 tx.commit().await?;
                 self.get_case(transaction_id).await?.ok_or_else(|| StoreError::NotFound(transaction_id.into()))
             }
@@ -180,30 +242,76 @@ macro_rules! case_store {
             }
 
             async fn upsert_labels(&self, labels: &[Label]) -> Result<u64, StoreError> {
-                // One statement may not touch a row twice: keep each transaction's last label.
-                let last: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.transaction_id.as_str(), i)).collect();
-                let unique: Vec<&Label> = labels.iter().enumerate().filter(|(i, l)| last[l.transaction_id.as_str()] == *i).map(|(_, l)| l).collect();
-                let mut written = 0;
                 let mut tx = self.pool.begin().await?;
-                for chunk in unique.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO labels (transaction_id, customer_id, is_fraud, source, labelled_at, fraud_scenario) ");
-                    qb.push_values(chunk, |mut b, l| {
-                        b.push_bind(l.transaction_id.as_str())
-                            .push_bind(l.customer_id.as_str())
-                            .push_bind(l.is_fraud)
-                            .push_bind(l.source.as_str())
-                            .push_bind(l.labelled_at)
-                            .push_bind(l.fraud_scenario.as_deref());
-                    });
-                    qb.push(
-                        " ON CONFLICT (transaction_id) DO UPDATE SET customer_id = excluded.customer_id, \
-                         is_fraud = excluded.is_fraud, source = excluded.source, labelled_at = excluded.labelled_at, \
-                         fraud_scenario = excluded.fraud_scenario",
-                    );
-                    written += qb.build().execute(&mut *tx).await?.rows_affected();
-                }
+                let written = Self::write_labels(&mut tx, labels).await?;
                 tx.commit().await?;
                 Ok(written)
+            }
+
+            async fn claim_next_case(&self, assignee: &str, actor: &str) -> Result<Option<Case>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let id: Option<String> = sqlx::query_scalar(concat!(
+                    "SELECT transaction_id FROM cases WHERE status = 'open' AND assignee IS NULL \
+                     ORDER BY risk DESC, transaction_id LIMIT 1 ",
+                    $lock
+                ))
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(id) = id else { return Ok(None) };
+                let mut case = Self::load_for_change(&mut tx, &id).await?;
+                let expected = case.version;
+                let claim = CaseUpdate {
+                    status: Some(CaseStatus::Investigating),
+                    assignee: Some(Some(assignee.to_string())),
+                    ..CaseUpdate::default()
+                };
+                case.apply(&claim, actor, fraudwatch_core::time::now())?;
+                Self::save_change(&mut tx, &case, expected).await?;
+                tx.commit().await?;
+                self.get_case(&id).await
+            }
+
+            async fn create_key(&self, key: &ApiKey, hash: &str) -> Result<(), StoreError> {
+                let done = sqlx::query("INSERT INTO api_keys (id, name, role, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+                    .bind(&key.id)
+                    .bind(&key.name)
+                    .bind(key.role.as_str())
+                    .bind(hash)
+                    .bind(key.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Duplicate(format!("an API key named {:?} exists", key.name)));
+                }
+                Ok(())
+            }
+
+            async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+                let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = $1"))
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(KeyRow::into_key).transpose()
+            }
+
+            async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+                let rows: Vec<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(KeyRow::into_key).collect()
+            }
+
+            async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError> {
+                sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(fraudwatch_core::time::now())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(KeyRow::into_key).transpose()?.ok_or_else(|| StoreError::NotFound(format!("API key {id:?}")))
             }
 
             async fn get_label(&self, transaction_id: &str) -> Result<Option<Label>, StoreError> {

@@ -1,9 +1,9 @@
-//! fraudwatch's case store: cases, their notes and audit trail, and labels. Stages talk to one
+//! fraudwatch's case store: cases, their notes and audit trail, labels, and API keys. Stages talk to one
 //! trait, [`CaseStore`], and the URL picks the backend ([`open`]); both backends share one schema
 //! (migrations under `migrations/<backend>/`) and one implementation of the queries.
 //!
 //! Module map:
-//! - [`filter`] — `CaseFilter`, what a case listing may ask for.
+//! - [`filter`] — `CaseFilter` and `Cursor`, what a case listing may ask for.
 //! - [`rows`] — mapping between table rows and the core's `Case`.
 //! - `backend` (private) — the queries, written once and instantiated for each backend.
 //! - [`sqlite`] — `sqlite://path` (created if missing) and `sqlite::memory:`.
@@ -19,9 +19,9 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fraudwatch_core::{Case, CaseError, CaseUpdate, Label};
+use fraudwatch_core::{ApiKey, Case, CaseError, CaseUpdate, Label};
 
-pub use filter::CaseFilter;
+pub use filter::{CaseFilter, Cursor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +35,8 @@ pub enum StoreError {
         expected: i64,
         actual: i64,
     },
+    #[error("{0}")]
+    Duplicate(String),
     #[error(transparent)]
     Rule(#[from] CaseError),
     #[error("stored data is corrupt: {0}")]
@@ -60,6 +62,7 @@ pub trait CaseStore: Send + Sync + Debug {
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError>;
 
     /// Applies `update` by `actor` if the case is still at `expected_version`, else `Conflict`.
+    /// Closing a case with a conclusive outcome writes its label; reopening withdraws it.
     async fn update_case(
         &self,
         transaction_id: &str,
@@ -80,6 +83,25 @@ pub trait CaseStore: Send + Sync + Debug {
     async fn upsert_labels(&self, labels: &[Label]) -> Result<u64, StoreError>;
 
     async fn get_label(&self, transaction_id: &str) -> Result<Option<Label>, StoreError>;
+
+    /// Atomically assigns the highest-risk unassigned open case to `assignee` and moves it to
+    /// `investigating`; two callers never get the same case. `None` when the queue is empty.
+    async fn claim_next_case(
+        &self,
+        assignee: &str,
+        actor: &str,
+    ) -> Result<Option<Case>, StoreError>;
+
+    /// Stores a key (its secret's hash only); a taken name is `Duplicate`.
+    async fn create_key(&self, key: &ApiKey, hash: &str) -> Result<(), StoreError>;
+
+    /// The key whose secret hashes to `hash`, revoked or not.
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Revokes a key (idempotent); `NotFound` if there is no such key.
+    async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError>;
 }
 
 /// Opens (and migrates) the store a URL names: `sqlite://...` or `postgres://...`.

@@ -26,4 +26,8 @@ impl PgStore {
     }
 }
 
-crate::backend::case_store!(PgStore, sqlx::Postgres);
+crate::backend::case_store!(
+    PgStore,
+    sqlx::Postgres,
+    claim_lock = "FOR UPDATE SKIP LOCKED"
+);

@@ -3,16 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use fraudwatch_core::{
-    AuditEntry, Case, CaseStatus, Decision, Features, Id, Label, LabelSource, Note, Outcome,
-    Reason, Transaction,
+    ApiKey, AuditEntry, Case, CaseStatus, Decision, Features, Id, Label, LabelSource, Note,
+    Outcome, Reason, Role, Transaction,
 };
 use sqlx::types::Json;
 
 use crate::StoreError;
 
 /// The columns of `cases`, in the order every query selects them.
-pub const CASE_COLUMNS: &str = "transaction_id, customer_id, status, outcome, assignee, risk, decision, model_version, \
-     reasons, event_time, \"transaction\", features, created_at, updated_at, version";
+pub const CASE_COLUMNS: &str = "transaction_id, customer_id, status, outcome, assignee, risk, iforest_score, xgb_probability, decision, \
+     model_version, reasons, event_time, \"transaction\", features, created_at, updated_at, version";
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct CaseRow {
@@ -22,6 +22,8 @@ pub struct CaseRow {
     pub outcome: Option<String>,
     pub assignee: Option<String>,
     pub risk: f64,
+    pub iforest_score: f64,
+    pub xgb_probability: f64,
     pub decision: String,
     pub model_version: String,
     pub reasons: Json<Vec<Reason>>,
@@ -54,6 +56,8 @@ impl CaseRow {
             customer_id: Id::from(self.customer_id.as_str()),
             assignee: self.assignee,
             risk: self.risk,
+            iforest_score: self.iforest_score,
+            xgb_probability: self.xgb_probability,
             model_version: self.model_version,
             reasons: self.reasons.0,
             event_time: self.event_time,
@@ -128,6 +132,30 @@ impl LabelRow {
             source,
             labelled_at: self.labelled_at,
             fraud_scenario: self.fraud_scenario,
+        })
+    }
+}
+
+/// The columns of `api_keys` a lookup returns (never the hash).
+pub const KEY_COLUMNS: &str = "id, name, role, created_at, revoked_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl KeyRow {
+    pub fn into_key(self) -> Result<ApiKey, StoreError> {
+        Ok(ApiKey {
+            role: Role::parse(&self.role).ok_or_else(|| corrupt("key role", &self.role))?,
+            id: self.id,
+            name: self.name,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `sqlite://path` (the file is created if missing) and `sqlite::memory:`: the embedded store.
 //! One connection serialises writers, which makes every multi-statement change atomic without
-//! SQLite's lock-upgrade failures; WAL keeps the file consistent across crashes.
+//! SQLite's lock-upgrade failures (and "next case" claims exclusive without row locks); WAL keeps
+//! the file consistent across crashes.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -35,4 +36,4 @@ impl SqliteStore {
     }
 }
 
-crate::backend::case_store!(SqliteStore, sqlx::Sqlite);
+crate::backend::case_store!(SqliteStore, sqlx::Sqlite, claim_lock = "");

@@ -6,110 +6,12 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use fraudwatch_core::{
-    Case, CaseStatus, CaseUpdate, Decision, Features, Id, Label, LabelSource, Outcome, Reason,
-    Score, time,
-};
+use fraudwatch_core::{Case, CaseStatus, CaseUpdate, Id, Label, LabelSource, Outcome, time};
 use fraudwatch_store::{CaseFilter, CaseStore, StoreError};
 
-/// A store and whatever must outlive it (the SQLite file's directory).
-struct Fixture {
-    store: Arc<dyn CaseStore>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cases.db").display());
-    Fixture {
-        store: fraudwatch_store::open(&url).await.unwrap(),
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres() -> Fixture {
-    use sqlx::Connection as _;
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("FW_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
-    let name = format!(
-        "fwtest_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL must be running: scripts/postgres-start.sh");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    Fixture {
-        store: fraudwatch_store::open(&format!("{base}/{name}"))
-            .await
-            .unwrap(),
-        _dir: None,
-    }
-}
-
-fn score(id: u64, customer: &str, risk: f64) -> Score {
-    Score {
-        transaction_id: Id::from(id),
-        customer_id: Id::from(customer),
-        timestamp: time::from_millis(1_522_540_800_000 + id as i64).unwrap(),
-        model_version: "bundle-1".into(),
-        iforest_score: 0.5,
-        xgb_probability: risk,
-        risk,
-        decision: if risk > 0.8 {
-            Decision::Block
-        } else {
-            Decision::Review
-        },
-        reasons: vec![Reason {
-            feature: "amount".into(),
-            value: 0.1 + id as f64,
-            contribution: 1.0 / 3.0,
-        }],
-        scored_at: time::from_millis(1_522_540_800_500).unwrap(),
-    }
-}
-
-fn case(id: u64, customer: &str, risk: f64) -> Case {
-    let features = Features(vec![
-        ("z_last".into(), 1.0 / 7.0),
-        ("a_first".into(), 2.5),
-        ("m_mid".into(), -1e-12),
-    ]);
-    let mut tx = fraudwatch_core::Transaction {
-        transaction_id: Id::from(id),
-        customer_id: Id::from(customer),
-        terminal_id: Id::from(3u64),
-        amount: 12.34,
-        currency: "EUR".parse().unwrap(),
-        timestamp: time::from_millis(1_522_540_800_000).unwrap(),
-        merchant_category: Some("5411".into()),
-        country: None,
-        channel: None,
-        device_id: None,
-        lat: None,
-        lon: None,
-    };
-    tx.amount += id as f64;
-    Case::open(
-        &score(id, customer, risk),
-        Some(tx),
-        Some(features),
-        time::from_millis(1_522_540_801_000).unwrap(),
-    )
-}
+mod common;
+use common::{case, postgres, sqlite};
 
 async fn inserts_are_idempotent_and_read_back_whole(store: Arc<dyn CaseStore>) {
     let cases = [case(1, "c1", 0.9), case(2, "c1", 0.5), case(3, "c2", 0.7)];
