@@ -16,6 +16,7 @@ use crate::transaction::Transaction;
 use crate::validate::{Validate, ValidationError, check_range, check_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     Open,
@@ -53,6 +54,7 @@ impl CaseStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     FraudConfirmed,
@@ -90,17 +92,21 @@ impl Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub author: String,
     pub text: String,
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 /// Who changed what, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub actor: String,
     pub action: String,
@@ -108,8 +114,11 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Case {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub transaction_id: Id,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub customer_id: Id,
     pub status: CaseStatus,
     pub outcome: Option<Outcome>,
@@ -125,14 +134,18 @@ pub struct Case {
     pub reasons: Vec<Reason>,
     /// The transaction's event time.
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub event_time: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction: Option<Transaction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub features: Option<Features>,
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     /// Bumped by every change; an update naming an older version is stale.
     pub version: i64,
@@ -144,6 +157,7 @@ pub struct Case {
 
 /// A requested change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseUpdate {
     pub status: Option<CaseStatus>,
     pub outcome: Option<Outcome>,
@@ -331,7 +345,7 @@ impl Validate for Case {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod serde_double_option {
+pub mod serde_double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer, T: Serialize>(

@@ -80,6 +80,7 @@ ascii_code!(Country, 2, "ISO 3166-1 alpha-2 country");
 
 /// How the card was used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     CardPresent,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::validate::ValidationError;
 
-/// Longest id accepted, in bytes.
+/// Longest id accepted, in characters.
 pub const MAX_ID_LEN: usize = 64;
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -22,11 +22,11 @@ impl Id {
         &self.0
     }
 
-    /// Checks the id rules: 1 to 64 bytes, no whitespace or control characters.
+    /// Checks the id rules: 1 to 64 characters, no whitespace or control characters.
     pub fn check(&self, field: &'static str) -> Result<(), ValidationError> {
         let s = self.as_str();
-        if s.is_empty() || s.len() > MAX_ID_LEN {
-            return Err(ValidationError::new(field, s, "must be 1 to 64 bytes"));
+        if s.is_empty() || s.chars().count() > MAX_ID_LEN {
+            return Err(ValidationError::new(field, s, "must be 1 to 64 characters"));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ValidationError::new(
@@ -88,8 +88,56 @@ impl<'de> Deserialize<'de> for Id {
                     .map(Id::from)
                     .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
             }
+            /// `17.0` is the integer 17 to JSON (and JSON Schema); a fraction is no id.
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
+                if v >= 0.0 && v.fract() == 0.0 && v < u64::MAX as f64 {
+                    Ok(Id::from(v as u64))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
+                }
+            }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// OpenAPI schemas of an id: what `Deserialize` takes and `check` allows.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+
+    /// A string of 1 to 64 characters without whitespace or control characters.
+    pub const PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$";
+
+    fn one_of(nullable: bool) -> Schema {
+        let mut one = OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(PATTERN)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(u64::MAX as usize)),
+            );
+        if nullable {
+            one = one.item(ObjectBuilder::new().schema_type(Type::Null));
+        }
+        one.description(Some(
+            "an id: a string, or a non-negative integer read as its decimal string",
+        ))
+        .build()
+        .into()
+    }
+
+    pub fn id() -> Schema {
+        one_of(false)
+    }
+
+    pub fn optional_id() -> Schema {
+        one_of(true)
     }
 }
 

@@ -9,6 +9,7 @@ use crate::transaction::check_plausible_time;
 use crate::validate::{Validate, ValidationError, check_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LabelSource {
     CaseOutcome,
@@ -25,12 +26,16 @@ impl LabelSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Label {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub transaction_id: Id,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub customer_id: Id,
     pub is_fraud: bool,
     pub source: LabelSource,
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub labelled_at: Timestamp,
     /// The generator's name for the fraud pattern, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]

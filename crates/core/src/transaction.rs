@@ -12,28 +12,46 @@ use crate::validate::{Validate, ValidationError, check_range, check_text};
 pub const MAX_AMOUNT: f64 = 1e9;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub transaction_id: Id,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub customer_id: Id,
     /// The merchant terminal.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::id))]
     pub terminal_id: Id,
     /// In the currency's major unit (e.g. euros, not cents).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e9))]
     pub amount: f64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "EUR", pattern = "^[A-Z]{3}$"))]
     pub currency: Currency,
     /// Event time: when the payment happened, not when fraudwatch saw it.
     #[serde(with = "time::wire")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub timestamp: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub merchant_category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "FR", pattern = "^[A-Z]{2}$"))]
     pub country: Option<Country>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::id::openapi::optional_id))]
     pub device_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: Option<f64>,
 }
 

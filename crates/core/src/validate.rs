@@ -50,7 +50,7 @@ pub fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), Valida
     if s.trim().is_empty() {
         return Err(ValidationError::new(field, s, "must not be empty"));
     }
-    if s.len() > max {
+    if s.chars().count() > max {
         return Err(ValidationError::new(field, s, "is too long"));
     }
     if s.chars().any(char::is_control) {

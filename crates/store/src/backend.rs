@@ -271,6 +271,11 @@ macro_rules! case_store {
                 self.get_case(&id).await
             }
 
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn create_key(&self, key: &ApiKey, hash: &str) -> Result<(), StoreError> {
                 let done = sqlx::query("INSERT INTO api_keys (id, name, role, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
                     .bind(&key.id)

@@ -100,6 +100,9 @@ pub trait CaseStore: Send + Sync + Debug {
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
 
+    /// Whether the store answers (readiness probes).
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Revokes a key (idempotent); `NotFound` if there is no such key.
     async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError>;
 }

@@ -183,6 +183,7 @@ async fn closing_a_case_labels_its_transaction(store: Arc<dyn CaseStore>) {
 }
 
 async fn keys_are_found_by_hash_and_revoked(store: Arc<dyn CaseStore>) {
+    store.ping().await.unwrap();
     let key = |id: &str, name: &str, role| ApiKey {
         id: id.into(),
         name: name.into(),

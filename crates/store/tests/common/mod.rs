@@ -76,6 +76,7 @@ pub fn score(id: u64, customer: &str, risk: f64) -> Score {
             contribution: 1.0 / 3.0,
         }],
         scored_at: time::from_millis(1_522_540_800_500).unwrap(),
+        ingested_at: None,
     }
 }
 
