@@ -34,6 +34,33 @@ pub struct Batches {
     values: Vec<f64>,
 }
 
+/// One message of the input topics, decoded by the topic it came from. The processor and
+/// whoever keeps the same per-partition state elsewhere (the API's live scorer) read messages
+/// through this one function, so they agree on what a message is.
+#[derive(Debug)]
+pub enum Input {
+    Transaction(Transaction),
+    Label(Label),
+}
+
+impl Input {
+    /// Decodes `m`, a message of topic `transactions` or `labels`; the error is the reason a
+    /// dead letter carries.
+    pub fn decode(m: &Message, transactions: &str, labels: &str) -> Result<Input, String> {
+        if m.topic == transactions {
+            decode(&m.payload)
+                .map(Input::Transaction)
+                .map_err(|e| e.to_string())
+        } else if m.topic == labels {
+            decode(&m.payload)
+                .map(Input::Label)
+                .map_err(|e| e.to_string())
+        } else {
+            Err(format!("the processor does not read topic {:?}", m.topic))
+        }
+    }
+}
+
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -88,14 +115,15 @@ impl Batches {
 
     fn run(&mut self, batch: &[Message], tally: &mut Tally) {
         for m in batch {
-            let outcome = if m.topic == self.transactions {
-                self.transaction(m, tally).map(|()| tally.transactions += 1)
-            } else if m.topic == self.labels {
-                decode::<Label>(&m.payload)
-                    .map(|label| self.state(m.partition).label(label, m))
-                    .map_err(|e| e.to_string())
-            } else {
-                Err(format!("the processor does not read topic {:?}", m.topic))
+            let outcome = match Input::decode(m, &self.transactions, &self.labels) {
+                Ok(Input::Transaction(tx)) => self
+                    .transaction(&tx, m, tally)
+                    .map(|()| tally.transactions += 1),
+                Ok(Input::Label(label)) => {
+                    self.state(m.partition).label(label, m);
+                    Ok(())
+                }
+                Err(reason) => Err(reason),
             };
             if let Err(reason) = outcome {
                 self.dead_letter(m, reason, tally);
@@ -110,8 +138,12 @@ impl Batches {
             .or_insert_with(|| PartitionState::new(config))
     }
 
-    fn transaction(&mut self, m: &Message, tally: &mut Tally) -> Result<(), String> {
-        let tx: Transaction = decode(&m.payload).map_err(|e| e.to_string())?;
+    fn transaction(
+        &mut self,
+        tx: &Transaction,
+        m: &Message,
+        tally: &mut Tally,
+    ) -> Result<(), String> {
         let mut refused = Vec::new();
         let config = &self.config;
         let state = self
@@ -119,7 +151,7 @@ impl Batches {
             .entry(m.partition)
             .or_insert_with(|| PartitionState::new(config));
         let result = state.transaction(
-            &tx,
+            tx,
             &mut self.values,
             &mut tally.applied,
             &mut |m: &Message, why| {
@@ -129,7 +161,7 @@ impl Batches {
         for (label, why) in refused {
             self.dead_letter(&label, why, tally);
         }
-        result?;
+        result.map_err(|e| e.to_string())?;
         let ingested_at = time::from_millis(m.timestamp_ms).unwrap_or(tx.timestamp);
         let key = self.push(tx.customer_id.as_str().as_bytes());
         let vector = FeatureVectorRef {

@@ -12,7 +12,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use fraudwatch_bus::Message;
-use fraudwatch_core::engine::{Engine, EngineConfig};
+use fraudwatch_core::engine::{Engine, EngineConfig, EngineError};
 use fraudwatch_core::{Label, Transaction};
 
 #[derive(Debug)]
@@ -79,14 +79,15 @@ impl PartitionState {
     }
 
     /// Gives the engine the labels due by `tx`'s time, then `tx`; its features land in `out`.
-    /// A due label the engine refuses goes to `refused` with its message and the reason.
+    /// A due label the engine refuses goes to `refused` with its message and the reason; a
+    /// refused `tx` (e.g. later than the allowed lateness) changes nothing and is the error.
     pub fn transaction(
         &mut self,
         tx: &Transaction,
         out: &mut [f64],
         applied: &mut Applied,
         refused: &mut dyn FnMut(&Message, String),
-    ) -> Result<(), String> {
+    ) -> Result<(), EngineError> {
         let t = tx.timestamp.timestamp_millis();
         while self.waiting.peek().is_some_and(|w| w.0.due_ms <= t) {
             let Some(Reverse(w)) = self.waiting.pop() else {
@@ -97,7 +98,7 @@ impl PartitionState {
                 Err(e) => refused(&w.message, e.to_string()),
             }
         }
-        self.engine.transaction(tx, out).map_err(|e| e.to_string())
+        self.engine.transaction(tx, out)
     }
 
     /// Labels read but not due yet.

@@ -169,5 +169,6 @@ fn blank(v: &FeatureVector, version: &str, now: Timestamp) -> Score {
         decision: fraudwatch_core::Decision::Allow,
         reasons: Vec::new(),
         scored_at: now,
+        ingested_at: Some(v.ingested_at),
     }
 }

@@ -7,8 +7,11 @@
 //! - [`champion`] — a loaded bundle: inputs taken from a feature vector by name, scored in
 //!   batches, turned into `Score`s.
 //! - [`stream`] — `features` → `scores` and cases, exactly-once per batch.
+//! - [`live`] — one transaction scored synchronously (`POST /v1/score`) from the API's own copy
+//!   of the processor's state, kept current by following `transactions` and `labels`.
 
 pub mod champion;
+pub mod live;
 pub mod policy;
 pub mod stream;
 

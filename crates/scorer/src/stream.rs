@@ -10,15 +10,19 @@
 //! Between batches, never inside one, the stage asks `reload` for a new champion (the binary
 //! watches the registry's `champion` alias): a new bundle takes over at a batch boundary, so no
 //! event is dropped or scored twice, and every score names the bundle that made it.
+//!
+//! Each score carries its vector's `ingested_at`; an optional [`CasesCommitted`] observer hears
+//! when a batch's cases are in the store: the two ends of `fraudwatch bench`'s latencies.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use fraudwatch_bus::dlq::DeadLetter;
 use fraudwatch_bus::topics::{FEATURES, SCORES, dlq_topic};
 use fraudwatch_bus::{Bus, BusError, Message, Output, Record, TopicSpec};
-use fraudwatch_core::{Case, FeatureVector, time, wire};
+use fraudwatch_core::{Case, FeatureVector, Timestamp, time, wire};
 use fraudwatch_store::CaseStore;
 
 use crate::Champion;
@@ -34,6 +38,23 @@ pub struct StreamConfig {
     pub poll_wait: Duration,
     /// Longest wait between two attempts at the case store.
     pub max_backoff: Duration,
+    /// Told about every batch of cases the store has committed (for measuring; `None` costs
+    /// nothing).
+    pub on_cases_committed: Option<CasesCommitted>,
+}
+
+/// Called right after the store committed a batch's cases (before the batch's scores are
+/// published), with each case's `ingested_at` in order: when its transaction entered the bus.
+#[derive(Clone)]
+pub struct CasesCommitted(pub Arc<CasesObserver>);
+
+/// What a [`CasesCommitted`] calls.
+pub type CasesObserver = dyn Fn(&[Timestamp]) + Send + Sync;
+
+impl std::fmt::Debug for CasesCommitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CasesCommitted(..)")
+    }
 }
 
 impl StreamConfig {
@@ -47,6 +68,7 @@ impl StreamConfig {
             max_batch: 2_000,
             poll_wait: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
+            on_cases_committed: None,
         }
     }
 
@@ -108,11 +130,17 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
-        let handled = handle(&batch, champion)?;
+        let observed = config.on_cases_committed.as_ref();
+        let handled = handle(&batch, champion, observed.is_some())?;
         if !insert_cases(store, &handled.cases, config, counters, &mut shutdown).await {
             // Shutting down before the store took the cases: commit nothing, the batch comes
             // back after a restart.
             break;
+        }
+        if let Some(hook) = observed
+            && !handled.cases.is_empty()
+        {
+            (hook.0)(&handled.ingested);
         }
         let mut outputs = Vec::with_capacity(handled.scores.len() + handled.dead.len());
         for (key, payload) in &handled.scores {
@@ -146,14 +174,20 @@ pub async fn run(
     Ok(())
 }
 
-/// One batch's outputs: encoded scores and dead letters (with their keys), and the cases.
+/// One batch's outputs: encoded scores and dead letters (with their keys), and the cases (with
+/// their vectors' `ingested_at` when observed).
 struct Handled {
     scores: Vec<(Vec<u8>, Vec<u8>)>,
     dead: Vec<(Option<Vec<u8>>, Vec<u8>)>,
     cases: Vec<Case>,
+    ingested: Vec<Timestamp>,
 }
 
-fn handle(batch: &[Message], champion: &mut Champion) -> Result<Handled, StreamError> {
+fn handle(
+    batch: &[Message],
+    champion: &mut Champion,
+    observed: bool,
+) -> Result<Handled, StreamError> {
     let mut dead = Vec::new();
     let mut kill = |m: &Message, reason: String| {
         tracing::warn!(topic = %m.topic, partition = m.partition, offset = m.offset, %reason, "dead letter");
@@ -175,6 +209,7 @@ fn handle(batch: &[Message], champion: &mut Champion) -> Result<Handled, StreamE
     let results = champion.score(&vectors, now)?;
     let mut scores = Vec::with_capacity(results.len());
     let mut cases = Vec::new();
+    let mut ingested = Vec::new();
     for ((result, v), m) in results.into_iter().zip(vectors).zip(from) {
         match result {
             Ok(score) => {
@@ -182,6 +217,9 @@ fn handle(batch: &[Message], champion: &mut Champion) -> Result<Handled, StreamE
                 wire::encode_into(&score, &mut payload);
                 scores.push((score.customer_id.as_str().as_bytes().to_vec(), payload));
                 if score.decision.opens_case() {
+                    if observed {
+                        ingested.push(v.ingested_at);
+                    }
                     cases.push(Case::open(&score, None, Some(v.features), now));
                 }
             }
@@ -192,6 +230,7 @@ fn handle(batch: &[Message], champion: &mut Champion) -> Result<Handled, StreamE
         scores,
         dead,
         cases,
+        ingested,
     })
 }
 
