@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds fraudwatch and runs the whole pipeline in one process on the embedded defaults
 # (in-memory bus, SQLite store, local model registry): no services needed.
-# Extra arguments go to `fraudwatch demo`.
+# Arguments go to `fraudwatch demo`; without any, it runs for 30 s (`--duration 30s`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$root"
@@ -12,4 +12,5 @@ scripts/install-build-deps.sh
 mkdir -p .fraudwatch/demo
 cd .fraudwatch/demo
 # Through cargo: it puts the XGBoost library it built on the loader path.
+[[ $# -gt 0 ]] || set -- --duration 30s
 exec cargo run --release --locked --quiet --manifest-path "$root/Cargo.toml" -p fraudwatch -- demo "$@"

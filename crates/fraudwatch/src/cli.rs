@@ -62,7 +62,7 @@ pub enum Command {
     /// Score features, decide allow / review / block, open cases.
     Score(crate::score::ScoreArgs),
     /// Serve the REST API for scoring and case work.
-    Serve,
+    Serve(crate::serve::ServeArgs),
     /// Watch features and scores for drift.
     Monitor,
     /// Retrain, compare and promote models.
@@ -87,7 +87,7 @@ impl Command {
             Command::Generate(_) => "generate",
             Command::Process(_) => "process",
             Command::Score(_) => "score",
-            Command::Serve => "serve",
+            Command::Serve(_) => "serve",
             Command::Monitor => "monitor",
             Command::Retrain => "retrain",
             Command::Train(_) => "train",
@@ -161,26 +161,89 @@ pub struct DemoArgs {
     /// Seed of the generated world (same seed, same world).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Transactions per second streamed live; 0 streams as fast as the pipeline takes them.
+    #[arg(long, value_name = "TX_PER_S", default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    pub rate: u32,
+    /// Stop after this long (e.g. 30s, 5m, 1h; plain numbers are seconds); without it the demo
+    /// serves the API until Ctrl-C.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Address of the REST API.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
-/// What `fraudwatch bench` measures.
+/// `30s`, `5m`, `1h`, `90` (seconds): from 1 s to 7 days.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{s:?} is not a duration like 30s, 5m or 1h"))?;
+    if !(1..=7 * 86_400).contains(&secs) {
+        return Err(format!("{s:?}: a duration is 1 s to 7 days"));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// What `fraudwatch bench` measures. By default the whole pipeline, end to end (`--mode`,
+/// `--events`, `--rate`, `--out`); `bench process` measures the stream processor alone
+/// (`--transactions`, `--rate`, `--seconds`, over the configured bus).
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The stage to measure (process: the stream processor over the configured bus).
-    #[arg(value_enum)]
+    /// pipeline: generate → process → score → cases, end to end; process: the stream processor.
+    #[arg(value_enum, default_value = "pipeline")]
     pub stage: BenchStage,
-    /// Transactions of the throughput run (a backlog processed as fast as possible).
+    /// Pipeline backends: embedded (memory:// bus, SQLite in a temporary directory) or kafka
+    /// (the configured kafka:// bus and postgres:// store).
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub mode: BenchMode,
+    /// Pipeline: transactions measured.
+    #[arg(long, value_name = "N", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub events: u64,
+    /// Transactions per second offered, open loop. Pipeline: absent = flat out (a backlog of
+    /// --events, then drained as fast as possible); process: the latency run's rate (2,000).
+    #[arg(long, value_name = "PER_SECOND", allow_negative_numbers = true, value_parser = per_second)]
+    pub rate: Option<u64>,
+    /// Pipeline: scorer instances, one consumer group over as many partitions of `features`
+    /// (embedded; on Kafka at most --partitions). Default: one a CPU.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub scorers: Option<u16>,
+    /// Also write the JSON result to this file (it always goes to standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Process: transactions of the throughput run (a backlog processed as fast as possible).
     #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub transactions: u64,
-    /// Transactions per second offered during the latency run.
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub rate: u64,
-    /// Seconds of the latency run.
+    /// Process: seconds of the latency run.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchStage {
+    Pipeline,
     Process,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchMode {
+    Embedded,
+    Kafka,
+}
+
+/// `--rate`: a whole number of transactions per second, 1 to 10,000,000.
+fn per_second(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(r) if (1..=10_000_000).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a rate: expected a whole number of transactions per second from 1 to 10000000"
+        )),
+    }
 }

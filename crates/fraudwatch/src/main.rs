@@ -21,6 +21,7 @@ mod modelling;
 mod process;
 mod registry;
 mod score;
+mod serve;
 mod settings;
 mod setup;
 
@@ -76,6 +77,7 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
         Command::Generate(args) => generate::run(*args, &settings).await,
         Command::Process(args) => process::run(args, &settings).await,
         Command::Score(args) => score::run(&args, &settings).await,
+        Command::Serve(args) => serve::run(&args, &settings).await,
         Command::Train(args) => {
             tokio::task::spawn_blocking(move || modelling::train(&args, &settings)).await?
         }

@@ -40,13 +40,29 @@ pub struct ScoreArgs {
 }
 
 /// How often the registry is asked whether the champion changed.
-const RELOAD_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// Which bundles may score here, and with what extra policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fit {
+    pub feature_set: FeatureSet,
+    pub anomaly_review: Option<f64>,
+}
+
+impl From<&ScoreArgs> for Fit {
+    fn from(a: &ScoreArgs) -> Fit {
+        Fit {
+            feature_set: a.feature_set,
+            anomaly_review: a.anomaly_review,
+        }
+    }
+}
 
 /// The registry's champion, ready to score, when it is not `current`.
-fn next_champion(
+pub(crate) fn next_champion(
     registry: &FileRegistry,
     current: &str,
-    args: &ScoreArgs,
+    fit: Fit,
 ) -> anyhow::Result<Option<(String, Champion)>> {
     let Some(version) = registry.aliases()?.get(CHAMPION).cloned() else {
         return Ok(None);
@@ -55,27 +71,33 @@ fn next_champion(
         return Ok(None);
     }
     let bundle = registry.get(&version)?;
-    Ok(Some((version, champion_of(&bundle, args)?)))
+    Ok(Some((version, champion_of(&bundle, fit)?)))
 }
 
 /// A bundle checked against the feature set, with the policy's anomaly rule.
-fn champion_of(bundle: &Bundle, args: &ScoreArgs) -> anyhow::Result<Champion> {
-    bundle.check_inputs(args.feature_set.name(), args.feature_set.names())?;
+pub(crate) fn champion_of(bundle: &Bundle, fit: Fit) -> anyhow::Result<Champion> {
+    bundle.check_inputs(fit.feature_set.name(), fit.feature_set.names())?;
     let champion = Champion::new(bundle)?;
     let policy = Policy {
-        anomaly_review: args.anomaly_review,
+        anomaly_review: fit.anomaly_review,
         ..*champion.policy()
     };
     Ok(champion.with_policy(policy))
 }
 
-pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    if let Some(a) = args.anomaly_review {
+/// `--anomaly-review` is a score in [0, 1].
+pub(crate) fn check_anomaly_review(a: Option<f64>) -> anyhow::Result<()> {
+    if let Some(a) = a {
         anyhow::ensure!(
             (0.0..=1.0).contains(&a),
             "--anomaly-review {a}: an anomaly score is in [0, 1]"
         );
     }
+    Ok(())
+}
+
+pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    check_anomaly_review(args.anomaly_review)?;
     let registry = crate::registry::open(&settings.registry_url)?;
     let bundle = registry.by_alias(CHAMPION)?.with_context(|| {
         format!(
@@ -83,7 +105,7 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
             settings.registry_url
         )
     })?;
-    let mut champion = champion_of(&bundle, args)?;
+    let mut champion = champion_of(&bundle, args.into())?;
     let policy = *champion.policy();
 
     let bus = fraudwatch_bus::open(&settings.bus_url).context("opening the bus")?;
@@ -112,7 +134,7 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
             return None;
         }
         checked = Instant::now();
-        match next_champion(&registry, &current, args) {
+        match next_champion(&registry, &current, args.into()) {
             Ok(Some((version, next))) => {
                 current = version;
                 Some(next)

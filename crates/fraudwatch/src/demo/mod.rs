@@ -2,23 +2,30 @@
 //!
 //! First a history: a sibling world (the next seed) of `--history-days` is generated to
 //! `history.csv`, turned into features by the engine, and a bundle is trained on it with the
-//! shipped settings and promoted in the registry. Then the live world streams onto the in-memory
-//! bus while the stream processor turns it into feature vectors (the `risk` set, labels fed back
-//! 7 days late) and the scorer scores them and opens cases in the store, all at full speed. The
-//! stages that are not built yet are named as such at the end. The pipeline topics get one
-//! partition here: one in-process processor reads them, and one partition keeps event-time order
-//! across customers, which terminal windows and the lateness watermark rely on.
+//! shipped settings and promoted in the registry. Then the REST API starts on `--listen` (with a
+//! fresh admin key, printed) and the live world streams onto the in-memory bus at `--rate`: the
+//! stream processor turns it into feature vectors (the `risk` set, labels fed back 7 days late),
+//! the scorer scores them and opens cases in the store, and `POST /v1/score` scores with a copy of
+//! the processor's state that follows the same topics. A summary line every few seconds gives
+//! throughput and the alerts' precision and recall against the labels delivered so far. It stops
+//! at `--duration` or on Ctrl-C; the API keeps answering after the stream ends until then.
+//!
+//! The pipeline topics get one partition here: one in-process processor reads them, and one
+//! partition keeps event-time order across customers, which terminal windows and the lateness
+//! watermark rely on.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod quality;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use fraudwatch_api::ApiState;
 use fraudwatch_bus::TopicSpec;
-use fraudwatch_bus::topics::LABELS;
+use fraudwatch_core::Role;
 use fraudwatch_core::engine::{DAY_MS, EngineConfig, FeatureSet};
-use fraudwatch_core::{Decision, Label, Score};
 use fraudwatch_generator::run::Control;
-use fraudwatch_generator::{BusSink, Config, Labels, Profile, Scenario, Summary, World};
+use fraudwatch_generator::{BusSink, Config, Labels, Pace, Profile, Scenario, Summary, World};
 use fraudwatch_generator::{FileSink, Format};
 use fraudwatch_models::Bundle;
 use fraudwatch_processor::{Counters, ProcessorConfig, Topics};
@@ -27,7 +34,12 @@ use fraudwatch_scorer::stream::{Counters as ScoreCounters, StreamConfig};
 use fraudwatch_train::{Quiet, TrainParams};
 
 use crate::cli::DemoArgs;
+use crate::serve::{LiveScoring, ServeArgs};
 use crate::settings::Settings;
+use quality::Quality;
+
+/// How often the live summary is printed.
+const TICK: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -42,6 +54,9 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
     let store = fraudwatch_store::open(&settings.store_url)
         .await
         .context("opening the case store")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
     let started = Instant::now();
     let bundle = {
         let (settings, args) = (settings.clone(), args.clone());
@@ -49,6 +64,48 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
     };
     let trained = started.elapsed();
     let mut champion = Champion::new(&bundle)?;
+
+    // The API, scoring with a copy of the processor's state that follows the same topics.
+    // The stream covers days of event time in seconds of wall time: the API accepts a transaction
+    // at any time of the demo's world, placed exactly in its windows.
+    let serve_args = ServeArgs {
+        lateness_secs: (u64::from(args.days) + 1).min(30) * 86_400,
+        ..ServeArgs::embedded(args.listen, "demo")
+    };
+    let live = LiveScoring::start(bus.clone(), &settings.registry_url, 1, &serve_args)
+        .await?
+        .context("the demo's champion is in the registry")?;
+    let mut state = ApiState::new(store.clone()).with_scoring(live);
+    if let Some(handle) = crate::serve::prometheus() {
+        state = state.with_metrics(handle);
+    }
+    let name = format!("demo-{}", fraudwatch_core::time::now().timestamp_millis());
+    let (_, key) = fraudwatch_api::create_key(&*store, &name, Role::Admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the demo's API key: {}", e.message))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(fraudwatch_api::serve(listener, state, async {
+        let _ = api_stopped.await;
+    }));
+    println!("API on {base} (OpenAPI at {base}/openapi.json), key {name} (admin):\n  {key}");
+    println!("  e.g. curl -H 'Authorization: Bearer {key}' '{base}/v1/cases?limit=5'");
+
+    // Stop streaming at the deadline or on Ctrl-C / SIGTERM, whichever comes first.
+    let stop = AtomicBool::new(false);
+    let deadline = args.duration.map(|d| Instant::now() + d);
+    let stopped = async {
+        match deadline {
+            Some(d) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(d.into()) => {}
+                    () = crate::process::shutdown_signal() => {}
+                }
+            }
+            None => crate::process::shutdown_signal().await,
+        }
+        stop.store(true, Ordering::SeqCst);
+    };
 
     let mut world = Config::new(Profile::Default);
     world.days = Some(args.days);
@@ -72,16 +129,21 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
     // (0 if it failed, so the processor stops too); then the scorer, once it has scored them all.
     let total = AtomicU64::new(u64::MAX);
     let features = AtomicU64::new(u64::MAX);
+    let done = AtomicBool::new(false);
     let started = Instant::now();
 
     let generate = async {
-        let summary = fraudwatch_generator::run::to_bus(
-            &mut events,
-            &mut sink,
-            Control::default(),
-            &mut |_| {},
-        )
-        .await;
+        let pace = match args.rate {
+            0 => Pace::Fastest,
+            r => Pace::Rate(f64::from(r)),
+        };
+        let control = Control {
+            pace,
+            stop: Some(&stop),
+            ..Control::default()
+        };
+        let summary =
+            fraudwatch_generator::run::to_bus(&mut events, &mut sink, control, &mut |_| {}).await;
         total.store(
             summary.as_ref().map_or(0, |s| s.transactions),
             Ordering::SeqCst,
@@ -111,33 +173,63 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        done.store(true, Ordering::SeqCst);
+    };
+    let mut quality = Quality::follow(&*bus, &scorer.scores).await?;
+    // Every few seconds until the stream is done: throughput, alerts and their quality so far.
+    let ticker = async {
+        let mut last = (Instant::now(), 0);
+        while !done.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if last.0.elapsed() < TICK && !done.load(Ordering::SeqCst) {
+                continue;
+            }
+            quality.catch_up().await?;
+            let n = counters.transactions();
+            println!(
+                "  [{:>4.0} s] {n} transactions ({:.0}/s), {} scored, {} alerts, {} cases; so far precision {:.3}, recall {:.3} of {} labelled frauds",
+                started.elapsed().as_secs_f64(),
+                (n - last.1) as f64 / last.0.elapsed().as_secs_f64(),
+                scored.scored.load(Ordering::SeqCst),
+                quality.alerts,
+                scored.cases.load(Ordering::SeqCst),
+                quality.precision(),
+                quality.recall(),
+                quality.frauds()
+            );
+            last = (Instant::now(), n);
+        }
+        anyhow::Ok(())
     };
     // The demo's champion is the one it trained; nothing replaces it.
     let mut no_reload = || None;
-    let (summary, processed, score) = tokio::join!(
-        generate,
-        process,
-        fraudwatch_scorer::stream::run(
-            &*bus,
-            &*store,
-            &mut champion,
-            &mut no_reload,
-            &scorer,
-            &scored,
-            all_scored
-        )
-    );
+    let pipeline = async {
+        let stages = tokio::join!(
+            generate,
+            process,
+            fraudwatch_scorer::stream::run(
+                &*bus,
+                &*store,
+                &mut champion,
+                &mut no_reload,
+                &scorer,
+                &scored,
+                all_scored
+            ),
+            ticker
+        );
+        (stages, started.elapsed())
+    };
+    let (((summary, processed, score, ticked), elapsed), ()) = tokio::join!(pipeline, async {
+        stopped.await;
+    });
     let summary = summary?;
     processed?;
     score?;
-    let elapsed = started.elapsed();
-    let quality = alert_quality(
-        &*bus,
-        &scorer.scores,
-        scored.scored.load(Ordering::SeqCst),
-        summary.labels,
-    )
-    .await?;
+    ticked?;
+    let _ = stop_api.send(());
+    api.await??;
+    quality.catch_up().await?;
     report(
         settings,
         &summary,
@@ -167,32 +259,53 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
     );
     println!(
         "            against the labels: precision {:.3} ({} of the alerts are frauds), recall {:.3} (of {} frauds)",
-        quality.true_alerts as f64 / quality.alerts.max(1) as f64,
+        quality.precision(),
         quality.true_alerts,
-        quality.true_alerts as f64 / quality.frauds.max(1) as f64,
-        quality.frauds
+        quality.recall(),
+        quality.frauds()
     );
     println!(
-        "  not implemented yet: serve, monitor, retrain (cases are in {}, no API serves them yet)",
+        "  serve:    the API answered on {base} while the pipeline ran; cases are in {}",
         settings.store_url
     );
+    println!("  not implemented yet: monitor, retrain");
     Ok(())
 }
 
 /// Generates the history world, computes its features and trains the champion on it.
 fn train_on_history(settings: &Settings, args: &DemoArgs) -> anyhow::Result<Bundle> {
-    let path = std::path::Path::new("history.csv");
+    let bundle = train_champion(
+        std::path::Path::new("history.csv"),
+        args.history_days,
+        args.customers,
+        args.seed.wrapping_add(1),
+    )?;
+    let registry = crate::registry::open(&settings.registry_url)?;
+    registry.put(&bundle)?;
+    registry.set_alias(crate::registry::CHAMPION, &bundle.version)?;
+    Ok(bundle)
+}
+
+/// A bundle trained on `days` of the default world (`customers`, `seed`), written to `path` in
+/// the handbook's CSV layout first; not registered (the bench trains its own, too).
+pub(crate) fn train_champion(
+    path: &std::path::Path,
+    days: u32,
+    customers: u32,
+    seed: u64,
+) -> anyhow::Result<Bundle> {
     let mut world = Config::new(Profile::Default);
-    world.days = Some(args.history_days);
-    world.customers = args.customers;
-    world.seed = args.seed.wrapping_add(1);
+    world.days = Some(days);
+    world.customers = customers;
+    world.seed = seed;
     let mut events = fraudwatch_generator::events(World::new(world)?, 7 * DAY_MS, Labels::All);
-    let file = std::fs::File::create(path).context("cannot create history.csv")?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut sink = FileSink::new(
         std::io::BufWriter::new(file),
         Format::Csv,
         None,
-        "history.csv",
+        path.display().to_string(),
     );
     fraudwatch_generator::run::to_file(&mut events, &mut sink, Control::default(), &mut |_| {})?;
     sink.finish()?;
@@ -206,62 +319,7 @@ fn train_on_history(settings: &Settings, args: &DemoArgs) -> anyhow::Result<Bund
         .insert("tree_method".into(), toml::Value::String("hist".into()));
     let data = crate::modelling::load(path, &params, 7, None)?;
     let rows: Vec<usize> = (0..data.len()).collect();
-    let bundle = fraudwatch_train::fit(&data, &rows, &params, &mut Quiet)?.bundle;
-    let registry = crate::registry::open(&settings.registry_url)?;
-    registry.put(&bundle)?;
-    registry.set_alias(crate::registry::CHAMPION, &bundle.version)?;
-    Ok(bundle)
-}
-
-/// How the scores' alerts compare with the labels (the generator labels every transaction).
-#[derive(Debug, Default)]
-struct Quality {
-    alerts: u64,
-    reviews: u64,
-    true_alerts: u64,
-    frauds: u64,
-}
-
-/// Reads `labels` (`n_labels` of them) and `scores` (`n_scores`) back from the bus.
-async fn alert_quality(
-    bus: &dyn fraudwatch_bus::Bus,
-    scores: &str,
-    n_scores: u64,
-    n_labels: u64,
-) -> anyhow::Result<Quality> {
-    let mut frauds = std::collections::HashSet::new();
-    let mut labels = bus.subscribe("fraudwatch-demo-labels", &[LABELS]).await?;
-    let mut read = 0;
-    while read < n_labels {
-        let batch = labels.poll(50_000, Duration::from_millis(50)).await?;
-        read += batch.len() as u64;
-        for m in batch {
-            if let Ok(l) = fraudwatch_core::wire::decode::<Label>(&m.payload)
-                && l.is_fraud
-            {
-                frauds.insert(l.transaction_id);
-            }
-        }
-    }
-    let mut q = Quality {
-        frauds: frauds.len() as u64,
-        ..Quality::default()
-    };
-    let mut scored = bus.subscribe("fraudwatch-demo-scores", &[scores]).await?;
-    let mut read = 0;
-    while read < n_scores {
-        let batch = scored.poll(50_000, Duration::from_millis(50)).await?;
-        read += batch.len() as u64;
-        for m in batch {
-            let s: Score = fraudwatch_core::wire::decode(&m.payload)?;
-            if s.decision.opens_case() {
-                q.alerts += 1;
-                q.reviews += u64::from(s.decision == Decision::Review);
-                q.true_alerts += u64::from(frauds.contains(&s.transaction_id));
-            }
-        }
-    }
-    Ok(q)
+    Ok(fraudwatch_train::fit(&data, &rows, &params, &mut Quiet)?.bundle)
 }
 
 fn report(

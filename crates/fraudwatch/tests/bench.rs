@@ -1,0 +1,93 @@
+//! `fraudwatch bench` on the embedded pipeline: the JSON result's shape and consistency, flat out
+//! and open loop (never a bound on time: speed is reported, not asserted), and garbage flags
+//! refused with the usage status.
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use common::{fraudwatch, text};
+use serde_json::Value;
+
+/// Runs the pipeline bench with `extra` flags; its JSON, checked to be the same on standard
+/// output and in `--out`.
+fn bench(extra: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench.json");
+    let mut args = vec![
+        "bench",
+        "--mode",
+        "embedded",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = fraudwatch(&args, dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let stdout: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    assert_eq!(file, stdout);
+    file
+}
+
+/// Every transaction has a score latency, every alert a case latency, and each summary is
+/// ordered.
+fn check(v: &Value, events: u64) {
+    assert_eq!(v["bench"], "pipeline", "{v}");
+    assert_eq!(v["mode"], "embedded", "{v}");
+    assert_eq!(v["events"], events, "{v}");
+    assert_eq!(v["dead_letters"], 0, "{v}");
+    assert!(v["seconds"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["events_per_second"].as_f64().unwrap() > 0.0, "{v}");
+    let alerts = v["alerts"].as_u64().unwrap();
+    assert!(alerts > 0, "the champion alerts on some: {v}");
+    assert!(alerts < events / 10, "and lets most through: {v}");
+    for (end, count) in [("score_published", events), ("case_committed", alerts)] {
+        let l = &v["latency_ms"][end];
+        assert_eq!(l["count"], count, "{end}: {v}");
+        let p = ["p50", "p95", "p99", "max"].map(|k| l[k].as_f64().unwrap());
+        assert!(p[0] >= 0.0 && p.is_sorted(), "{end}: {p:?}");
+    }
+}
+
+#[test]
+fn flat_out_reports_every_score_and_case() {
+    let v = bench(&["--events", "20000"]);
+    check(&v, 20_000);
+    assert_eq!(v["rate"], Value::Null, "{v}");
+    assert!(v["produce_seconds"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+#[test]
+fn open_loop_measures_only_the_offered_transactions() {
+    // The warm-up's transactions go through first and are not counted.
+    let v = bench(&["--events", "3000", "--rate", "3000"]);
+    check(&v, 3_000);
+    assert_eq!(v["rate"], 3000, "{v}");
+    assert_eq!(v["produce_seconds"], Value::Null, "{v}");
+}
+
+#[test]
+fn garbage_flags_are_usage_errors_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, named) in [
+        (&["bench", "--mode", "nonsense"][..], "--mode"),
+        (&["bench", "--events", "0"][..], "--events"),
+        (&["bench", "--rate", "-1"][..], "--rate"),
+        (&["bench", "--rate", "fast"][..], "--rate"),
+        (&["bench", "--scorers", "0"][..], "--scorers"),
+    ] {
+        let o = fraudwatch(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(named), "{args:?}: {}", text(&o));
+    }
+    // Kafka mode runs on the configured services, and says which setting is missing.
+    let o = fraudwatch(&["bench", "--mode", "kafka"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("--bus kafka://"), "{}", text(&o));
+    let missing = dir.path().join("no/such/dir/bench.json");
+    let o = fraudwatch(&["bench", "--out", missing.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("cannot create"), "{}", text(&o));
+}
