@@ -3,9 +3,11 @@
 //! - [`pipeline`] (the default): generate → process → score → cases in one process, end to end,
 //!   on the embedded backends or on Kafka and PostgreSQL (`--mode`).
 //! - [`process`]: the stream processor alone, over the configured bus.
+//! - [`api`]: `POST /v1/score` through HTTP on loopback, open loop.
 //! - [`stages`]: the pipeline bench's running stages and what they report.
 //! - [`latency`]: latency samples, their percentiles, and `ingested_at` read off a score.
 
+mod api;
 mod latency;
 mod pipeline;
 mod process;
@@ -30,6 +32,7 @@ pub async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result<()> {
     let json = match args.stage {
         BenchStage::Pipeline => pipeline::run(args, settings).await?,
         BenchStage::Process => process::run(args, settings).await?,
+        BenchStage::Api => api::run(args).await?,
     };
     if let (Some(mut file), Some(path)) = (out, &args.out) {
         writeln!(file, "{json}").with_context(|| format!("writing {}", path.display()))?;

@@ -197,7 +197,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 /// (`--transactions`, `--rate`, `--seconds`, over the configured bus).
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// pipeline: generate → process → score → cases, end to end; process: the stream processor.
+    /// pipeline: generate → process → score → cases, end to end; process: the stream processor;
+    /// api: `POST /v1/score` over HTTP on loopback, open loop at --rate (default 1,000/s).
     #[arg(value_enum, default_value = "pipeline")]
     pub stage: BenchStage,
     /// Pipeline backends: embedded (memory:// bus, SQLite in a temporary directory) or kafka
@@ -230,6 +231,7 @@ pub struct BenchArgs {
 pub enum BenchStage {
     Pipeline,
     Process,
+    Api,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

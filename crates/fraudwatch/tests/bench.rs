@@ -68,6 +68,33 @@ fn open_loop_measures_only_the_offered_transactions() {
     assert_eq!(v["produce_seconds"], Value::Null, "{v}");
 }
 
+/// `bench api`: every request answered 200 by the live scorer, latencies ordered.
+#[test]
+fn api_bench_scores_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fraudwatch(
+        &["bench", "api", "--events", "2000", "--rate", "1000"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    assert_eq!(
+        (v["bench"].as_str(), v["requests"].as_u64()),
+        (Some("api"), Some(2000)),
+        "{v}"
+    );
+    assert_eq!(
+        (v["ok"].as_u64(), v["errors"].as_u64()),
+        (Some(2000), Some(0)),
+        "{v}"
+    );
+    let l = &v["latency_ms"];
+    assert_eq!(l["count"], 2000);
+    let p = ["p50", "p95", "p99", "max"].map(|k| l[k].as_f64().unwrap());
+    assert!(p[0] > 0.0 && p.is_sorted(), "{p:?}");
+}
+
 #[test]
 fn garbage_flags_are_usage_errors_naming_the_flag() {
     let dir = tempfile::tempdir().unwrap();

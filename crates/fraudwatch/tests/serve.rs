@@ -106,11 +106,55 @@ fn lines_rest(next: &mut impl FnMut() -> String) -> Vec<String> {
     }
 }
 
+/// On first start over an empty store, `serve` makes an admin key and prints it once; without
+/// scoring, `POST /v1/score` answers 503 and case work goes on.
+#[tokio::test]
+async fn a_first_start_prints_an_admin_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with(dir.path(), &["--no-scoring"]);
+    let key = server
+        .key
+        .clone()
+        .expect("a first start prints an admin key");
+    let http = reqwest::Client::new();
+    let cases = http
+        .get(format!("{}/v1/cases", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cases.status(), 200);
+    let keys: Value = http
+        .get(format!("{}/v1/keys", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys[0]["name"], "admin", "{keys}");
+    let score = http
+        .post(format!("{}/v1/score", server.base))
+        .bearer_auth(&key)
+        .json(
+            &json!({"transaction_id": "1", "customer_id": "1", "terminal_id": "1", "amount": 1.0,
+            "currency": "EUR", "timestamp": "2024-01-01T00:00:00.000Z"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(score.status(), 503);
+    drop(server);
+    let again = serve_with(dir.path(), &["--no-scoring"]);
+    assert_eq!(again.key, None, "shown once");
+}
+
 /// The server, killed if the test fails.
 struct Server {
     child: Child,
     base: String,
-    key: String,
+    key: Option<String>,
 }
 
 impl Drop for Server {
@@ -122,10 +166,16 @@ impl Drop for Server {
     }
 }
 
-/// Starts `serve` on a free port and reads its address and first admin key from its output.
+/// Starts `serve` on a free port and reads its address (and the admin key it prints when the
+/// store holds none) from its output.
 fn serve(dir: &Path) -> Server {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
         .args(["--log", "warn", "serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
@@ -142,11 +192,7 @@ fn serve(dir: &Path) -> Server {
             break addr.to_string();
         }
     };
-    Server {
-        child,
-        base,
-        key: key.expect("a first start prints an admin key"),
-    }
+    Server { child, base, key }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,15 +207,26 @@ async fn serves_scores_cases_and_passes_schemathesis() {
             "7",
             "--customers",
             "500",
+            "--rate",
+            "0",
+            "--duration",
+            "1s",
+            "--listen",
+            "127.0.0.1:0",
         ],
         dir.path(),
     );
     assert!(demo.status.success(), "{}", common::text(&demo));
+    // The demo left an admin key in the store (the second line it printed), so `serve` makes none.
+    let stdout = String::from_utf8(demo.stdout).unwrap();
+    let key = stdout.lines().nth(1).unwrap().trim().to_string();
+    assert!(key.starts_with("fw_"), "{stdout}");
     let server = serve(dir.path());
+    assert_eq!(server.key, None, "a store with keys gets no new one");
     let http = reqwest::Client::new();
     let get = |path: &str| {
         http.get(format!("{}{path}", server.base))
-            .bearer_auth(&server.key)
+            .bearer_auth(&key)
             .send()
     };
     // Ready once the live scorer has followed the (empty, in-process) topics.
@@ -191,7 +248,7 @@ async fn serves_scores_cases_and_passes_schemathesis() {
         "amount": 2500.0, "currency": "EUR", "timestamp": "2024-01-20T03:00:00.000Z"});
     let resp = http
         .post(format!("{}/v1/score", server.base))
-        .bearer_auth(&server.key)
+        .bearer_auth(&key)
         .json(&tx)
         .send()
         .await
@@ -203,7 +260,7 @@ async fn serves_scores_cases_and_passes_schemathesis() {
     assert!(["allow", "review", "block"].contains(&score["decision"].as_str().unwrap()));
     let again = http
         .post(format!("{}/v1/score", server.base))
-        .bearer_auth(&server.key)
+        .bearer_auth(&key)
         .json(&tx)
         .send()
         .await
@@ -226,7 +283,7 @@ async fn serves_scores_cases_and_passes_schemathesis() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../scripts/schemathesis.sh"
     ))
-    .args([&server.base, &server.key])
+    .args([&server.base, &key])
     .output()
     .unwrap();
     assert!(

@@ -24,6 +24,11 @@ impl Samples {
         self.0.push((now_us - ingested_ms * 1_000) as f64 / 1_000.0);
     }
 
+    /// A latency measured directly.
+    pub fn push_ms(&mut self, ms: f64) {
+        self.0.push(ms);
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -309,10 +309,10 @@ fn cpus() -> usize {
 
 /// A directory removed when dropped.
 #[derive(Debug)]
-struct TempDir(std::path::PathBuf);
+pub(super) struct TempDir(pub std::path::PathBuf);
 
 impl TempDir {
-    fn new() -> anyhow::Result<TempDir> {
+    pub(super) fn new() -> anyhow::Result<TempDir> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_nanos();
