@@ -96,7 +96,8 @@ fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         .ok_or_else(|| serde::de::Error::custom(format!("version {v} is not an integer")))
 }
 
-fn check_id(id: &str) -> Result<(), ApiError> {
+/// A path's transaction id, checked as the core checks ids (400 otherwise).
+pub(crate) fn check_id(id: &str) -> Result<(), ApiError> {
     Id::from(id)
         .check("transaction_id")
         .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))

@@ -116,9 +116,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Label>, ApiError> {
     caller.require(Role::Viewer)?;
-    Id::from(id.as_str())
-        .check("transaction_id")
-        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    crate::cases::check_id(&id)?;
     let label = s
         .store
         .get_label(&id)
