@@ -15,7 +15,9 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::scoring::{PARTITIONS, Scorer, cases, drain, params, read_until, vectors};
+use common::scoring::{
+    PARTITIONS, Scorer, cases, drain, fresh_database, params, read_until, vectors,
+};
 use common::{fraudwatch, kafka_url, text, unique_prefix};
 use fraudwatch_bus::{Record, TopicSpec};
 use fraudwatch_core::{Decision, Score, decode, encode};
@@ -26,28 +28,6 @@ const VECTORS: usize = 40_000;
 /// The most times the scorer is killed (each kill at least this many more scores in).
 const KILLS: usize = 3;
 const KILL_EVERY: usize = VECTORS / 5;
-
-/// A fresh, empty PostgreSQL database: its URL, the admin URL it was created through, its name.
-async fn fresh_database() -> (String, String, String) {
-    let admin = std::env::var("FW_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("fwtest_score_crash_{}_{nanos}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL must be running at {admin} (scripts/services-start.sh): {e}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    (format!("{base}/{name}"), admin, name)
-}
 
 /// Waits for the next batch's cases to reach the store (the count of cases grows), then SIGKILLs
 /// the scorer at once: most often before that batch's scores and offsets are committed.
@@ -137,7 +117,7 @@ async fn a_killed_scorer_leaves_exactly_one_case_per_alert() {
         .subscribe(&format!("{prefix}reader"), &[&scores])
         .await
         .unwrap();
-    let (store, admin, database) = fresh_database().await;
+    let (store, admin, database) = fresh_database("score_crash").await;
 
     // Killed mid-stream, right after a batch's cases went in (before its scores are committed,
     // if the kill is fast enough), and restarted under the same instance name; once more if the

@@ -248,3 +248,25 @@ pub async fn drain(
         }
     }
 }
+
+/// A fresh, empty PostgreSQL database: its URL, the admin URL it was created through, its name.
+pub async fn fresh_database(test: &str) -> (String, String, String) {
+    let admin = std::env::var("FW_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://fraudwatch:fraudwatch@127.0.0.1:55432/fraudwatch".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("fwtest_{test}_{}_{nanos}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL must be running at {admin} (scripts/services-start.sh): {e}")
+        });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    (format!("{base}/{name}"), admin, name)
+}
