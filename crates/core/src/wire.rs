@@ -16,20 +16,29 @@ pub enum DecodeError {
     Invalid(#[from] ValidationError),
 }
 
-/// Parses and validates one message.
+/// Parses and validates one message. Well-formed messages, the common case, take serde_json's
+/// plain path; only a failure is parsed again with path tracking, to say where it went wrong.
 pub fn decode<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| DecodeError::Malformed {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
-    de.end().map_err(|e| DecodeError::Malformed {
-        path: ".".into(),
-        message: e.to_string(),
-    })?;
+    let value: T = serde_json::from_slice(bytes).map_err(|e| malformed::<T>(bytes, e))?;
     value.validate()?;
     Ok(value)
+}
+
+/// Where and why `bytes` is not a `T`.
+#[cold]
+fn malformed<T: DeserializeOwned>(bytes: &[u8], plain: serde_json::Error) -> DecodeError {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => DecodeError::Malformed {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        },
+        // Trailing characters: the value parsed, what follows it did not.
+        Ok(_) => DecodeError::Malformed {
+            path: ".".into(),
+            message: plain.to_string(),
+        },
+    }
 }
 
 /// Serialises one message. The contract types cannot fail to serialise (no maps with non-string
