@@ -2,13 +2,16 @@
 //! Features are named and ordered; on the wire they are one JSON object whose key order is the
 //! feature order recorded in the model bundle.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::engine::FeatureSpec;
+use crate::engine::{FeatureSet, FeatureSpec};
 use crate::id::Id;
 use crate::time::{self, Timestamp};
 use crate::transaction::check_plausible_time;
@@ -73,8 +76,33 @@ impl Serialize for FeatureVectorRef<'_> {
 }
 
 /// Named feature values in a fixed order.
+/// A feature's name: the engine's own names are borrowed, never allocated per vector.
+pub type Name = Cow<'static, str>;
+
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Features(pub Vec<(String, f64)>);
+pub struct Features(pub Vec<(Name, f64)>);
+
+impl From<Vec<(String, f64)>> for Features {
+    fn from(pairs: Vec<(String, f64)>) -> Features {
+        Features(pairs.into_iter().map(|(n, v)| (Cow::Owned(n), v)).collect())
+    }
+}
+
+/// `name` as the engine's static name when it is one (decoding a vector then allocates no name).
+fn intern(name: &str) -> Name {
+    static KNOWN: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        FeatureSet::ALL
+            .iter()
+            .flat_map(|set| set.names())
+            .map(|n| (n, n))
+            .collect()
+    });
+    match known.get(name) {
+        Some(&n) => Cow::Borrowed(n),
+        None => Cow::Owned(name.to_string()),
+    }
+}
 
 impl Features {
     pub fn get(&self, name: &str) -> Option<f64> {
@@ -82,7 +110,7 @@ impl Features {
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(n, _)| n.as_str())
+        self.0.iter().map(|(n, _)| n.as_ref())
     }
 
     pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
@@ -138,6 +166,25 @@ impl Serialize for Features {
     }
 }
 
+/// A map key read as an interned [`Name`] (borrowed from the input while it is looked up).
+struct Key(Name);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a feature name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(Key(intern(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for Features {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -147,9 +194,9 @@ impl<'de> Deserialize<'de> for Features {
                 f.write_str("an object of feature name to number")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Features, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(entry) = map.next_entry::<String, f64>()? {
-                    out.push(entry);
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(name) = map.next_key::<Key>()? {
+                    out.push((name.0, map.next_value::<f64>()?));
                 }
                 Ok(Features(out))
             }
@@ -226,5 +273,23 @@ mod tests {
         assert!(v.validate().is_err());
         assert!(serde_json::from_str::<Features>(r#"{"a":"x"}"#).is_err());
         assert!(serde_json::from_str::<Features>(r#"[1,2]"#).is_err());
+    }
+
+    #[test]
+    fn engine_names_are_borrowed_others_owned() {
+        let f: Features = serde_json::from_str(
+            r#"{"customer_id_nb_tx_1day_window":2,"my_own":1.5,"amount\u0020x":3}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            f.0[0].0,
+            Cow::Borrowed("customer_id_nb_tx_1day_window")
+        ));
+        assert!(matches!(&f.0[1].0, Cow::Owned(n) if n == "my_own"));
+        assert_eq!(
+            f.names().collect::<Vec<_>>(),
+            ["customer_id_nb_tx_1day_window", "my_own", "amount x"]
+        );
+        assert_eq!(f.get("amount x"), Some(3.0));
     }
 }

@@ -62,7 +62,7 @@ impl CaseRow {
             reasons: self.reasons.0,
             event_time: self.event_time,
             transaction: self.transaction.map(|j| j.0),
-            features: self.features.map(|j| Features(j.0)),
+            features: self.features.map(|j| Features::from(j.0)),
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,

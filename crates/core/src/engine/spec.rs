@@ -151,7 +151,7 @@ impl FeatureSet {
         Features(
             self.names()
                 .zip(values)
-                .map(|(n, &v)| (n.to_string(), v))
+                .map(|(n, &v)| (n.into(), v))
                 .collect(),
         )
     }

@@ -94,7 +94,7 @@ pub fn vectors(dir: &Path, n: usize) -> Vec<FeatureVector> {
                 transaction_id: Id::from(row.transaction_id),
                 customer_id: Id::from(row.customer_id),
                 timestamp: row.timestamp,
-                features: Features(values),
+                features: Features::from(values),
                 ingested_at,
             }
         })

@@ -52,7 +52,12 @@ pub fn vector(id: u64, pairs: &[(&str, f64)]) -> FeatureVector {
         transaction_id: Id::from(id),
         customer_id: Id::from(id % 300),
         timestamp: t,
-        features: Features(pairs.iter().map(|(n, v)| (n.to_string(), *v)).collect()),
+        features: Features(
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string().into(), *v))
+                .collect(),
+        ),
         ingested_at: t,
     }
 }
