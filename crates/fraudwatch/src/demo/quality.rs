@@ -9,6 +9,9 @@ use fraudwatch_bus::topics::LABELS;
 use fraudwatch_bus::{Bus, Consumer};
 use fraudwatch_core::{Decision, Id, Label, Score, wire};
 
+/// Messages per poll; a shorter answer means the topic was drained.
+const POLL: usize = 50_000;
+
 pub(super) struct Quality {
     scores: Box<dyn Consumer>,
     labels: Box<dyn Consumer>,
@@ -35,10 +38,10 @@ impl Quality {
         })
     }
 
-    /// Reads everything the bus holds now.
+    /// Reads what the bus holds now (not what arrives meanwhile: a live stream never ends).
     pub async fn catch_up(&mut self) -> anyhow::Result<()> {
         loop {
-            let labels = self.labels.poll(50_000, Duration::from_millis(1)).await?;
+            let labels = self.labels.poll(POLL, Duration::from_millis(1)).await?;
             for m in &labels {
                 if let Ok(l) = wire::decode::<Label>(&m.payload)
                     && l.is_fraud
@@ -47,7 +50,7 @@ impl Quality {
                     self.frauds.insert(l.transaction_id);
                 }
             }
-            let scores = self.scores.poll(50_000, Duration::from_millis(1)).await?;
+            let scores = self.scores.poll(POLL, Duration::from_millis(1)).await?;
             for m in &scores {
                 let s: Score = wire::decode(&m.payload)?;
                 self.scored += 1;
@@ -58,7 +61,7 @@ impl Quality {
                     self.alerted.insert(s.transaction_id);
                 }
             }
-            if labels.is_empty() && scores.is_empty() {
+            if labels.len() < POLL && scores.len() < POLL {
                 return Ok(());
             }
         }
