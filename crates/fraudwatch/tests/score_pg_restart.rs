@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::scoring::{PARTITIONS, Scorer, cases, drain, params, read_until, vectors};
-use common::{fraudwatch, kafka_url, text, unique_prefix};
-use fraudwatch_bus::{Record, TopicSpec};
-use fraudwatch_core::{Decision, Score, decode, encode};
+use common::scoring::{
+    Scorer, cases, dataset, drain, params, produce, read_until, topics, train, vectors,
+};
+use common::{kafka_url, unique_prefix};
+use fraudwatch_core::{Decision, Score, decode};
 use sqlx::Connection as _;
 
 /// Feature vectors scored (the last rows of the generated dataset).
@@ -102,36 +103,8 @@ async fn a_postgres_restart_mid_stream_loses_nothing() {
     let url = kafka_url();
 
     // A dataset, a champion that alerts on ~6% of transactions, and the vectors to score.
-    let o = fraudwatch(
-        &[
-            "generate",
-            "--profile",
-            "handbook",
-            "--days",
-            "40",
-            "--seed",
-            "11",
-            "--out",
-            "tx.csv",
-        ],
-        dir.path(),
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let params = params(dir.path());
-    let o = fraudwatch(
-        &[
-            "--registry",
-            &format!("file://{}", dir.path().join("reg").display()),
-            "train",
-            "--transactions",
-            "tx.csv",
-            "--params",
-            &params,
-            "--promote",
-        ],
-        dir.path(),
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    dataset(dir.path());
+    train(dir.path(), &params(dir.path()));
     let vectors = vectors(dir.path(), VECTORS);
     eprintln!(
         "data, champion and vectors ready after {:?}",
@@ -140,25 +113,8 @@ async fn a_postgres_restart_mid_stream_loses_nothing() {
 
     // The vectors on the bus, keyed by customer as the processor publishes them.
     let bus = fraudwatch_bus::open(&url).unwrap();
-    let (features, scores) = (format!("{prefix}features"), format!("{prefix}scores"));
-    let specs: Vec<TopicSpec> = [&features, &scores]
-        .into_iter()
-        .flat_map(|t| TopicSpec::with_dlq(t, PARTITIONS))
-        .collect();
-    bus.create_topics(&specs)
-        .await
-        .unwrap_or_else(|e| panic!("is the broker up at {url} (scripts/services-start.sh)? {e}"));
-    for chunk in vectors.chunks(5000) {
-        let encoded: Vec<(&str, Vec<u8>)> = chunk
-            .iter()
-            .map(|v| (v.customer_id.as_str(), encode(v)))
-            .collect();
-        let records: Vec<Record<'_>> = encoded
-            .iter()
-            .map(|(key, payload)| Record::new(key.as_bytes(), payload))
-            .collect();
-        bus.produce(&features, &records).await.unwrap();
-    }
+    let (features, scores) = topics(&*bus, &url, &prefix).await;
+    produce(&*bus, &features, &vectors).await;
     let mut reader = bus
         .subscribe(&format!("{prefix}reader"), &[&scores])
         .await

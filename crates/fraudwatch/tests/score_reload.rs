@@ -12,27 +12,14 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::scoring::{PARTITIONS, Scorer, cases, params, read_until, vectors};
-use common::{fraudwatch, kafka_url, text, unique_prefix};
-use fraudwatch_bus::{Bus, Record, TopicSpec};
-use fraudwatch_core::{FeatureVector, Score, decode, encode};
+use common::scoring::{
+    Scorer, cases, dataset, fresh_database, params, produce, read_until, topics, train, vectors,
+};
+use common::{kafka_url, unique_prefix};
+use fraudwatch_core::{Score, decode};
 use sqlx::Connection as _;
 
 const VECTORS: usize = 20_000;
-
-async fn produce(bus: &dyn Bus, topic: &str, vectors: &[FeatureVector]) {
-    for chunk in vectors.chunks(5000) {
-        let encoded: Vec<(&str, Vec<u8>)> = chunk
-            .iter()
-            .map(|v| (v.customer_id.as_str(), encode(v)))
-            .collect();
-        let records: Vec<Record<'_>> = encoded
-            .iter()
-            .map(|(key, payload)| Record::new(key.as_bytes(), payload))
-            .collect();
-        bus.produce(topic, &records).await.unwrap();
-    }
-}
 
 fn champion(dir: &std::path::Path) -> String {
     let aliases: serde_json::Value =
@@ -41,39 +28,12 @@ fn champion(dir: &std::path::Path) -> String {
     aliases["champion"].as_str().unwrap().to_string()
 }
 
-fn train(dir: &std::path::Path, params: &str) {
-    let registry = format!("file://{}", dir.join("reg").display());
-    let o = fraudwatch(
-        &["--registry", &registry, "train", "--transactions", "tx.csv"]
-            .into_iter()
-            .chain(["--params", params, "--promote"])
-            .collect::<Vec<_>>(),
-        dir,
-    );
-    assert!(o.status.success(), "{}", text(&o));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promoted_champion_takes_over_without_loss_or_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("reload");
     let url = kafka_url();
-    let o = fraudwatch(
-        &[
-            "generate",
-            "--profile",
-            "handbook",
-            "--days",
-            "40",
-            "--seed",
-            "11",
-        ]
-        .into_iter()
-        .chain(["--out", "tx.csv"])
-        .collect::<Vec<_>>(),
-        dir.path(),
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    dataset(dir.path());
     let params_a = params(dir.path());
     train(dir.path(), &params_a);
     let a = champion(dir.path());
@@ -88,19 +48,12 @@ async fn a_promoted_champion_takes_over_without_loss_or_duplicates() {
     let (first, second) = vectors.split_at(VECTORS / 2);
 
     let bus = fraudwatch_bus::open(&url).unwrap();
-    let (features, scores) = (format!("{prefix}features"), format!("{prefix}scores"));
-    let specs: Vec<TopicSpec> = [&features, &scores]
-        .into_iter()
-        .flat_map(|t| TopicSpec::with_dlq(t, PARTITIONS))
-        .collect();
-    bus.create_topics(&specs)
-        .await
-        .unwrap_or_else(|e| panic!("is the broker up at {url} (scripts/services-start.sh)? {e}"));
+    let (features, scores) = topics(&*bus, &url, &prefix).await;
     let mut reader = bus
         .subscribe(&format!("{prefix}reader"), &[&scores])
         .await
         .unwrap();
-    let (store, admin, database) = common::scoring::fresh_database("reload").await;
+    let (store, admin, database) = fresh_database("reload").await;
 
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut scorer = Scorer::start(dir.path(), &url, &store, &prefix, "scorer.log", 500);

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fraudwatch_bus::Consumer;
+use fraudwatch_bus::{Bus, Consumer, Record, TopicSpec};
 use fraudwatch_core::engine::FeatureSet;
 use fraudwatch_core::handbook::Row;
-use fraudwatch_core::{FeatureVector, Features, Id, Score, decode, time};
+use fraudwatch_core::{FeatureVector, Features, Id, Score, decode, encode, time};
 use sqlx::Connection as _;
 
 use super::{fraudwatch, text};
@@ -269,4 +269,65 @@ pub async fn fresh_database(test: &str) -> (String, String, String) {
         .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     (format!("{base}/{name}"), admin, name)
+}
+
+/// The scorer tests' dataset: 40 days of the handbook's world (seed 11) in `dir/tx.csv`.
+pub fn dataset(dir: &Path) {
+    let o = fraudwatch(
+        &[
+            "generate",
+            "--profile",
+            "handbook",
+            "--days",
+            "40",
+            "--seed",
+            "11",
+        ]
+        .into_iter()
+        .chain(["--out", "tx.csv"])
+        .collect::<Vec<_>>(),
+        dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Trains a bundle on `dir/tx.csv` with `params` and promotes it in the registry `dir/reg`.
+pub fn train(dir: &Path, params: &str) {
+    let registry = format!("file://{}", dir.join("reg").display());
+    let o = fraudwatch(
+        &["--registry", &registry, "train", "--transactions", "tx.csv"]
+            .into_iter()
+            .chain(["--params", params, "--promote"])
+            .collect::<Vec<_>>(),
+        dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// The features and scores topics (and their dead-letter topics) under `prefix`; their names.
+pub async fn topics(bus: &dyn Bus, url: &str, prefix: &str) -> (String, String) {
+    let (features, scores) = (format!("{prefix}features"), format!("{prefix}scores"));
+    let specs: Vec<TopicSpec> = [&features, &scores]
+        .into_iter()
+        .flat_map(|t| TopicSpec::with_dlq(t, PARTITIONS))
+        .collect();
+    bus.create_topics(&specs)
+        .await
+        .unwrap_or_else(|e| panic!("is the broker up at {url} (scripts/services-start.sh)? {e}"));
+    (features, scores)
+}
+
+/// Publishes `vectors` on `topic`, keyed by customer as the processor publishes them.
+pub async fn produce(bus: &dyn Bus, topic: &str, vectors: &[FeatureVector]) {
+    for chunk in vectors.chunks(5000) {
+        let encoded: Vec<(&str, Vec<u8>)> = chunk
+            .iter()
+            .map(|v| (v.customer_id.as_str(), encode(v)))
+            .collect();
+        let records: Vec<Record<'_>> = encoded
+            .iter()
+            .map(|(key, payload)| Record::new(key.as_bytes(), payload))
+            .collect();
+        bus.produce(topic, &records).await.unwrap();
+    }
 }
