@@ -9,4 +9,5 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 rc=0
 "$here/kafka-stop.sh" || rc=1
 "$here/postgres-stop.sh" || rc=1
+"$here/mlflow-stop.sh" || rc=1
 exit "$rc"

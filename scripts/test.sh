@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, then unit and integration tests against a real Kafka
-# broker and a real PostgreSQL on loopback, both started (and installed if missing) by the
-# project's own scripts. A missing service fails the run; nothing is skipped.
+# broker, a real PostgreSQL, a real MLflow tracking server and headless Chromium on loopback, all
+# started (and installed if missing) by the project's own scripts. A missing service fails the run; nothing is skipped.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$root"
