@@ -8,12 +8,14 @@
 //! - [`cases`] — list, read, change (optimistic concurrency), notes, claim the next case.
 //! - [`labels`] — chargebacks in, labels out.
 //! - [`keys`] — key management.
+//! - [`drift`] — the drift monitor's events and latest report.
 //! - [`score`] — `POST /v1/score` and the [`Scoring`] trait the binary implements.
 //! - [`health`] — `/healthz`, `/readyz`, `/metrics` and the request metrics middleware.
 //! - this file — the state, the router and the OpenAPI document.
 
 pub mod auth;
 pub mod cases;
+pub mod drift;
 pub mod error;
 pub mod health;
 pub mod keys;
@@ -80,6 +82,7 @@ impl ApiState {
         cases::list, cases::get, cases::update, cases::add_note, cases::next,
         labels::post, labels::get,
         keys::create, keys::list, keys::revoke,
+        drift::events, drift::report_html, drift::report_json,
         health::healthz, health::readyz, health::metrics, openapi_json,
     ),
     modifiers(&BearerKey),
@@ -121,6 +124,9 @@ pub fn app(state: ApiState) -> Router {
         .route("/v1/labels/{transaction_id}", get(labels::get))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", axum::routing::delete(keys::revoke))
+        .route("/v1/drift/events", get(drift::events))
+        .route("/v1/drift/report", get(drift::report_html))
+        .route("/v1/drift/report.json", get(drift::report_json))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

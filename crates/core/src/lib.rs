@@ -8,6 +8,7 @@
 //! - [`time`] — event-time helpers; RFC 3339 UTC with milliseconds on the wire.
 //! - [`validate`] — the `Validate` trait and `ValidationError`, which names the field and the value.
 //! - [`transaction`], [`features`], [`score`], [`case`], [`label`] — the contracts of DESIGN.md §3.
+//! - [`drift`] — a drift event, as the monitor publishes and stores it.
 //! - [`handbook`] — the fraud handbook's CSV layout (parse, write, to transactions and labels).
 //! - [`wire`] — JSON encode/decode of any contract type, decode = parse + validate.
 //! - [`engine`] — the feature engine, a pure `(state, event) → features` machine over exact
@@ -16,6 +17,7 @@
 pub mod access;
 pub mod case;
 pub mod codes;
+pub mod drift;
 pub mod engine;
 pub mod features;
 pub mod handbook;
@@ -30,6 +32,7 @@ pub mod wire;
 pub use access::{ApiKey, Role};
 pub use case::{AuditEntry, Case, CaseError, CaseStatus, CaseUpdate, Note, Outcome};
 pub use codes::{Channel, Country, Currency};
+pub use drift::{DriftEvent, DriftKind, DriftedColumn, Severity};
 pub use features::{FeatureVector, FeatureVectorRef, Features};
 pub use id::Id;
 pub use label::{Label, LabelSource};

@@ -63,8 +63,8 @@ pub enum Command {
     Score(crate::score::ScoreArgs),
     /// Serve the REST API for scoring and case work.
     Serve(crate::serve::ServeArgs),
-    /// Watch features and scores for drift.
-    Monitor,
+    /// Watch features, scores and labels for drift; compare files; write reports.
+    Monitor(crate::monitor::MonitorArgs),
     /// Retrain, compare and promote models.
     Retrain,
     /// Train a model bundle from transactions (features by the streaming engine) into the registry.
@@ -88,7 +88,7 @@ impl Command {
             Command::Process(_) => "process",
             Command::Score(_) => "score",
             Command::Serve(_) => "serve",
-            Command::Monitor => "monitor",
+            Command::Monitor(_) => "monitor",
             Command::Retrain => "retrain",
             Command::Train(_) => "train",
             Command::Evaluate(_) => "evaluate",

@@ -10,6 +10,7 @@
 //! - [`demo`] — the embedded mode, everything in one process.
 //! - [`generate`] — `fraudwatch generate`, synthetic or replayed transactions to a file or the bus.
 //! - [`process`] — `fraudwatch process`, transactions to features (file mode).
+//! - [`monitor`] — `fraudwatch monitor`: drift in the stream, `compare` of two CSV files, `report`.
 
 mod bench;
 mod cli;
@@ -18,6 +19,7 @@ mod generate;
 mod logging;
 mod metrics;
 mod modelling;
+mod monitor;
 mod process;
 mod registry;
 mod score;
@@ -78,6 +80,7 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
         Command::Process(args) => process::run(args, &settings).await,
         Command::Score(args) => score::run(&args, &settings).await,
         Command::Serve(args) => serve::run(&args, &settings).await,
+        Command::Monitor(args) => monitor::run(&args, &settings).await,
         Command::Train(args) => {
             tokio::task::spawn_blocking(move || modelling::train(&args, &settings)).await?
         }

@@ -266,3 +266,16 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
         }
     }
 }
+
+/// Resolves after `duration` (if any), or on SIGINT or SIGTERM, whichever comes first.
+pub async fn shutdown_after(duration: Option<std::time::Duration>) {
+    match duration {
+        Some(d) => {
+            tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                () = shutdown_signal() => {}
+            }
+        }
+        None => shutdown_signal().await,
+    }
+}

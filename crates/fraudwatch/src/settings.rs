@@ -20,6 +20,9 @@ pub struct Settings {
     /// `host:port` for Prometheus metrics; empty: none.
     pub metrics_addr: String,
     pub log: LogSettings,
+    /// Drift monitoring: windows, thresholds, alerts (`fraudwatch monitor`).
+    #[serde(default)]
+    pub monitor: fraudwatch_monitor::MonitorConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +88,9 @@ impl Settings {
             "invalid configuration: partitions = {} must be 1 to 1024",
             settings.partitions
         );
+        if let Err(e) = settings.monitor.check() {
+            anyhow::bail!("invalid configuration: monitor: {e}");
+        }
         Ok(settings)
     }
 

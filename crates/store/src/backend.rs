@@ -10,7 +10,7 @@ macro_rules! case_store {
         use sqlx::types::Json;
         use sqlx::QueryBuilder;
 
-        use crate::rows::{AuditRow, CASE_COLUMNS, CaseRow, KEY_COLUMNS, KeyRow, LabelRow, NoteRow};
+        use crate::rows::{AuditRow, CASE_COLUMNS, CaseRow, DRIFT_COLUMNS, DriftRow, KEY_COLUMNS, KeyRow, LabelRow, NoteRow};
         use crate::{CaseFilter, StoreError};
 
         type Conn = <$db as sqlx::Database>::Connection;
@@ -304,6 +304,59 @@ macro_rules! case_store {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(KeyRow::into_key).collect()
+            }
+
+            async fn upsert_drift_event(&self, e: &fraudwatch_core::DriftEvent) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO drift_events ({DRIFT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, end_at = excluded.end_at, \
+                     share = excluded.share, columns = excluded.columns, window_rows = excluded.window_rows, \
+                     updated_at = excluded.updated_at"
+                ))
+                .bind(&e.id)
+                .bind(e.kind.as_str())
+                .bind(e.severity.as_str())
+                .bind(e.start)
+                .bind(e.detected)
+                .bind(e.end)
+                .bind(e.share)
+                .bind(Json(&e.columns))
+                .bind(i64::try_from(e.window_rows).unwrap_or(i64::MAX))
+                .bind(e.updated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn drift_events(&self, open_only: bool, limit: u32) -> Result<Vec<fraudwatch_core::DriftEvent>, StoreError> {
+                let filter = if open_only { "WHERE end_at IS NULL" } else { "" };
+                let rows: Vec<DriftRow> = sqlx::query_as(&format!(
+                    "SELECT {DRIFT_COLUMNS} FROM drift_events {filter} ORDER BY start_at DESC, id LIMIT $1"
+                ))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(DriftRow::into_event).collect()
+            }
+
+            async fn put_drift_report(&self, name: &str, generated_at: fraudwatch_core::Timestamp, body: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO drift_reports (name, generated_at, body) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET generated_at = excluded.generated_at, body = excluded.body",
+                )
+                .bind(name)
+                .bind(generated_at)
+                .bind(body)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn latest_drift_report(&self, name: &str) -> Result<Option<String>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT body FROM drift_reports WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError> {

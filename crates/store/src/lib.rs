@@ -1,4 +1,5 @@
-//! fraudwatch's case store: cases, their notes and audit trail, labels, and API keys. Stages talk to one
+//! fraudwatch's case store: cases, their notes and audit trail, labels, API keys, and drift
+//! events and reports. Stages talk to one
 //! trait, [`CaseStore`], and the URL picks the backend ([`open`]); both backends share one schema
 //! (migrations under `migrations/<backend>/`) and one implementation of the queries.
 //!
@@ -19,7 +20,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fraudwatch_core::{ApiKey, Case, CaseError, CaseUpdate, Label};
+use fraudwatch_core::{ApiKey, Case, CaseError, CaseUpdate, DriftEvent, Label, Timestamp};
 
 pub use filter::{CaseFilter, Cursor};
 
@@ -105,6 +106,27 @@ pub trait CaseStore: Send + Sync + Debug {
 
     /// Revokes a key (idempotent); `NotFound` if there is no such key.
     async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError>;
+
+    /// Writes a drift event, replacing the stored version of the same `id`.
+    async fn upsert_drift_event(&self, event: &DriftEvent) -> Result<(), StoreError>;
+
+    /// Drift events, latest start first: the open ones only, or all; at most `limit`.
+    async fn drift_events(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<DriftEvent>, StoreError>;
+
+    /// Keeps `body` (a report as JSON) as monitor `name`'s latest report.
+    async fn put_drift_report(
+        &self,
+        name: &str,
+        generated_at: Timestamp,
+        body: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Monitor `name`'s latest report (JSON), if it wrote one.
+    async fn latest_drift_report(&self, name: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Opens (and migrates) the store a URL names: `sqlite://...` or `postgres://...`.

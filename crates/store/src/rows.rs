@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use fraudwatch_core::{
-    ApiKey, AuditEntry, Case, CaseStatus, Decision, Features, Id, Label, LabelSource, Note,
-    Outcome, Reason, Role, Transaction,
+    ApiKey, AuditEntry, Case, CaseStatus, Decision, DriftEvent, DriftKind, DriftedColumn, Features,
+    Id, Label, LabelSource, Note, Outcome, Reason, Role, Severity, Transaction,
 };
 use sqlx::types::Json;
 
@@ -156,6 +156,41 @@ impl KeyRow {
             name: self.name,
             created_at: self.created_at,
             revoked_at: self.revoked_at,
+        })
+    }
+}
+
+pub const DRIFT_COLUMNS: &str =
+    "id, kind, severity, start_at, detected_at, end_at, share, columns, window_rows, updated_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct DriftRow {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub start_at: DateTime<Utc>,
+    pub detected_at: DateTime<Utc>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub share: f64,
+    pub columns: Json<Vec<DriftedColumn>>,
+    pub window_rows: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DriftRow {
+    pub fn into_event(self) -> Result<DriftEvent, StoreError> {
+        Ok(DriftEvent {
+            kind: DriftKind::parse(&self.kind).ok_or_else(|| corrupt("drift kind", &self.kind))?,
+            severity: Severity::parse(&self.severity)
+                .ok_or_else(|| corrupt("drift severity", &self.severity))?,
+            id: self.id,
+            start: self.start_at,
+            detected: self.detected_at,
+            end: self.end_at,
+            share: self.share,
+            columns: self.columns.0,
+            window_rows: u64::try_from(self.window_rows).unwrap_or(0),
+            updated_at: self.updated_at,
         })
     }
 }

@@ -93,17 +93,8 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
 
     // Stop streaming at the deadline or on Ctrl-C / SIGTERM, whichever comes first.
     let stop = AtomicBool::new(false);
-    let deadline = args.duration.map(|d| Instant::now() + d);
     let stopped = async {
-        match deadline {
-            Some(d) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(d.into()) => {}
-                    () = crate::process::shutdown_signal() => {}
-                }
-            }
-            None => crate::process::shutdown_signal().await,
-        }
+        crate::process::shutdown_after(args.duration).await;
         stop.store(true, Ordering::SeqCst);
     };
 

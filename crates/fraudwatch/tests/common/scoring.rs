@@ -293,11 +293,17 @@ pub fn dataset(dir: &Path) {
 
 /// Trains a bundle on `dir/tx.csv` with `params` and promotes it in the registry `dir/reg`.
 pub fn train(dir: &Path, params: &str) {
+    train_with(dir, params, &[]);
+}
+
+/// Like [`train`], with more flags for `fraudwatch train` (e.g. the training days).
+pub fn train_with(dir: &Path, params: &str, extra: &[&str]) {
     let registry = format!("file://{}", dir.join("reg").display());
     let o = fraudwatch(
         &["--registry", &registry, "train", "--transactions", "tx.csv"]
             .into_iter()
             .chain(["--params", params, "--promote"])
+            .chain(extra.iter().copied())
             .collect::<Vec<_>>(),
         dir,
     );
