@@ -21,6 +21,8 @@ fn endpoints() -> Vec<(Method, &'static str, Option<&'static str>, Option<Value>
         (Method::GET, "/v1/cases/1", Some("viewer"), None),
         (Method::GET, "/v1/labels/1", Some("viewer"), None),
         (Method::GET, "/v1/model", Some("viewer"), None),
+        (Method::GET, "/v1/drift/events", Some("viewer"), None),
+        (Method::GET, "/v1/drift/report.json", Some("viewer"), None),
         (
             Method::PATCH,
             "/v1/cases/2",
@@ -650,4 +652,119 @@ async fn operations_endpoints_answer() {
         (StatusCode::SERVICE_UNAVAILABLE, Some("not_ready")),
         "no scorer wired"
     );
+}
+
+/// A drift report as the monitor stores it, comparing two small tables.
+fn stored_report() -> String {
+    use fraudwatch_monitor::{Options, Report, Table, compare};
+    let table = |shift: f64| {
+        let mut csv = String::from("amount,channel\n");
+        for i in 0..1500 {
+            let channel = if i % 3 == 0 { "online" } else { "pos" };
+            csv += &format!("{},{channel}\n", (i % 50) as f64 + shift);
+        }
+        Table::from_csv(csv.as_bytes(), "t.csv").unwrap()
+    };
+    let c = compare(&table(0.0), &table(30.0), &Options::default()).unwrap();
+    serde_json::to_string(&Report::from_comparison(
+        &c,
+        "test",
+        "2026-11-29T10:00:00.000Z",
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn drift_events_and_the_latest_report_are_served() {
+    use fraudwatch_core::{DriftEvent, DriftKind, DriftedColumn, Severity, time};
+    let api = sqlite().await;
+    // Nothing yet: an empty list, and a 404 that says why.
+    let (status, json) = api.get("/v1/drift/events", &api.viewer).await;
+    assert_eq!((status, json), (StatusCode::OK, json!([])));
+    let (status, json) = api.get("/v1/drift/report.json", &api.viewer).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no drift report yet")
+    );
+
+    let at = |ms| time::from_millis(ms).unwrap();
+    for (kind, start, end) in [
+        (DriftKind::Data, 1_000, Some(5_000)),
+        (DriftKind::Prediction, 2_000, None),
+    ] {
+        let event = DriftEvent {
+            id: format!("{}-{start}", kind.as_str()),
+            kind,
+            severity: Severity::Warning,
+            start: at(start),
+            detected: at(start + 500),
+            end: end.map(at),
+            share: 0.5,
+            columns: vec![DriftedColumn {
+                name: "amount".into(),
+                method: "wasserstein".into(),
+                statistic: 0.4,
+                p_value: None,
+                threshold: 0.1,
+            }],
+            window_rows: 20_000,
+            updated_at: time::now(),
+        };
+        api.store.upsert_drift_event(&event).await.unwrap();
+    }
+    let (_, all) = api.get("/v1/drift/events", &api.viewer).await;
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["prediction-2000", "data-1000"], "latest start first");
+    assert_eq!(all[1]["end"], "1970-01-01T00:00:05.000Z");
+    let (_, open) = api
+        .get("/v1/drift/events?open=true&limit=5", &api.viewer)
+        .await;
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    let (_, one) = api.get("/v1/drift/events?limit=1", &api.viewer).await;
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=ten",
+        "open=maybe",
+        "kind=data",
+        "limit=-1",
+    ] {
+        let (status, _) = api
+            .get(&format!("/v1/drift/events?{bad}"), &api.viewer)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    api.store
+        .put_drift_report("monitor", time::now(), &stored_report())
+        .await
+        .unwrap();
+    let (status, json) = api.get("/v1/drift/report.json", &api.viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["dataset"]["drifted_columns"], json!(["amount"]));
+    // The page: HTML, self-contained, one plot per column; a key is still needed.
+    let url = format!("{}/v1/drift/report", api.base);
+    let page = api
+        .http
+        .get(&url)
+        .bearer_auth(&api.viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let kind = page.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches("class=\"dist-plot\"").count(), 2);
+    let anonymous = api.http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }

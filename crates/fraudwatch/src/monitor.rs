@@ -15,7 +15,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use fraudwatch_core::{DriftEvent, time};
-use fraudwatch_models::Scorer;
 use fraudwatch_monitor::stream::{Counters, Inputs, OnEvent, StreamConfig};
 use fraudwatch_monitor::{Comparison, Monitor, MonitorConfig, Report, Table, compare};
 
@@ -164,7 +163,7 @@ async fn report(args: &ReportArgs, settings: &Settings) -> anyhow::Result<ExitCo
 }
 
 /// The monitor's core for the registry's champion: its features, its reference sample (or
-/// `reference`), the risks it gives that sample, and its validation average precision.
+/// `reference`), its held-out risks, and its validation average precision.
 pub fn monitor_for(
     bundle: &fraudwatch_models::Bundle,
     reference: Option<&Path>,
@@ -179,17 +178,20 @@ pub fn monitor_for(
         "the reference has no rows: the bundle {} holds no reference sample",
         bundle.version
     );
-    let scorer = Scorer::new(bundle)?;
-    let risks = rows
-        .iter()
-        .map(|r| scorer.score(r).map(|x| x.risk))
-        .collect::<Result<Vec<f64>, _>>()?;
+    // Risks of held-out rows, when the bundle kept them; else the first full window of live
+    // scores becomes the reference (risks of training rows would be too extreme).
+    let risks = (!bundle.reference_risks.is_empty()).then_some(&bundle.reference_risks[..]);
+    if risks.is_none() {
+        tracing::info!(
+            "the champion kept no held-out risks (no validation slice): the first full window of scores is the prediction reference"
+        );
+    }
     let ap = bundle
         .metrics
         .get("validation_average_precision")
         .or_else(|| bundle.metrics.get("train_average_precision"))
         .copied();
-    Monitor::new(&bundle.features, &rows, Some(&risks), ap, config).map_err(anyhow::Error::msg)
+    Monitor::new(&bundle.features, &rows, risks, ap, config).map_err(anyhow::Error::msg)
 }
 
 /// A CSV table's rows in the bundle's feature order; every feature must be a numeric column.

@@ -62,13 +62,65 @@ const AMOUNT_FEATURES: [&str; 10] = [
 struct Run {
     db_events: Vec<DriftEvent>,
     topic_events: Vec<DriftEvent>,
+    /// What the configured webhook received.
+    posted: Vec<DriftEvent>,
+    /// The monitor's Prometheus page, read while it ran.
+    metrics: String,
     evaluations: usize,
     log: String,
 }
 
+/// A webhook on loopback: answers every POST with 204 and keeps the bodies.
+fn webhook() -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/drift", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                let _ = tx.send(body);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, rx)
+}
+
+/// A loopback port free at the time of asking.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// `fraudwatch monitor` as a child process, logging to `dir/monitor.log`.
-fn start_monitor(dir: &Path, url: &str, store: &str, prefix: &str) -> Child {
-    std::fs::write(dir.join("monitor.toml"), MONITOR_TOML).unwrap();
+fn start_monitor(
+    dir: &Path,
+    url: &str,
+    store: &str,
+    prefix: &str,
+    hook: &str,
+    metrics: &str,
+) -> Child {
+    let action = format!("[monitor]\naction = \"webhook:{hook}\"\n");
+    let config = MONITOR_TOML.replace("[monitor]\n", &action);
+    std::fs::write(dir.join("monitor.toml"), config).unwrap();
     let registry = format!("file://{}", dir.join("reg").display());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fraudwatch"));
     for (key, _) in std::env::vars_os() {
@@ -85,6 +137,7 @@ fn start_monitor(dir: &Path, url: &str, store: &str, prefix: &str) -> Child {
             "--log",
             "warn",
         ])
+        .args(["--metrics-addr", metrics])
         .args(["monitor", "--topic-prefix", prefix, "--group"])
         .arg(format!("{prefix}monitor"))
         .args(["--report-every", "1s"])
@@ -144,7 +197,9 @@ async fn run(seed: u64, drift: bool) -> Run {
     let (features, _) = topics(&*bus, &url, &prefix).await;
     let (store_url, _, _) = fresh_database("monitor").await;
     let mut scorer = Scorer::start(d, &url, &store_url, &prefix, "scorer.log", 2000);
-    let mut monitor = start_monitor(d, &url, &store_url, &prefix);
+    let (hook, posted) = webhook();
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let mut monitor = start_monitor(d, &url, &store_url, &prefix, &hook, &metrics_addr);
     produce(&*bus, &features, &stream).await;
 
     // Until the monitor has judged every window of the stream (its report's time line).
@@ -173,6 +228,12 @@ async fn run(seed: u64, drift: bool) -> Run {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    let metrics = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let term = Command::new("kill")
         .args(["-TERM", &monitor.id().to_string()])
         .status()
@@ -200,16 +261,44 @@ async fn run(seed: u64, drift: bool) -> Run {
                 .map(|m| decode::<DriftEvent>(&m.payload).unwrap()),
         );
     }
+    // The hook posts without holding up the stream: give the last posts a moment.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let posted = posted
+        .try_iter()
+        .map(|body| serde_json::from_slice(&body).unwrap())
+        .collect();
     Run {
         db_events,
         topic_events,
+        posted,
+        metrics,
         evaluations,
         log: log(d),
     }
 }
 
-/// The table holds the latest version of every event the topic carried.
+/// The table holds the latest version of every event the topic carried, and the webhook got
+/// every version the topic did; the metrics page shows the monitor's gauges.
 fn check_table_matches_topic(run: &Run) {
+    let mut posted: Vec<_> = run
+        .posted
+        .iter()
+        .map(|e| (&e.id, e.end, e.columns.len()))
+        .collect();
+    let mut published: Vec<_> = run
+        .topic_events
+        .iter()
+        .map(|e| (&e.id, e.end, e.columns.len()))
+        .collect();
+    posted.sort();
+    published.sort();
+    assert_eq!(posted, published, "the webhook got what the topic got");
+    for gauge in [
+        "fraudwatch_drift_share",
+        "fraudwatch_drift_statistic{column=\"amount\",method=\"wasserstein\"}",
+    ] {
+        assert!(run.metrics.contains(gauge), "{gauge} in {}", run.metrics);
+    }
     let mut last: HashMap<&str, &DriftEvent> = HashMap::new();
     for e in &run.topic_events {
         last.insert(&e.id, e);
@@ -269,8 +358,20 @@ async fn injected_amount_drift_is_detected_in_time_and_named() {
             c.name
         );
     }
-    for other in run.db_events.iter().filter(|e| e.kind != DriftKind::Data) {
-        assert!(other.start > drift_at, "{other:?}");
+    // The risk score moves with the amounts (the reference: the first full window of scores).
+    let prediction: Vec<&DriftEvent> = run
+        .db_events
+        .iter()
+        .filter(|e| e.kind == DriftKind::Prediction)
+        .collect();
+    for p in &prediction {
+        eprintln!(
+            "prediction drift: first window {}, raised {}, {:?}",
+            time::format(&p.start),
+            time::format(&p.detected),
+            p.columns
+        );
+        assert!(p.start > drift_at, "{p:?}");
     }
 }
 

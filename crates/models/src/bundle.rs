@@ -123,6 +123,11 @@ pub struct Bundle {
     pub params: BTreeMap<String, String>,
     /// A sample of training rows (raw, unscaled inputs), the drift monitor's reference.
     pub reference: Vec<Vec<f64>>,
+    /// Risks the bundle gave held-out rows (the validation slice): the monitor's reference for
+    /// prediction drift. Empty without a validation slice, since risks of the rows a model was
+    /// fitted on are more extreme than any it will give in production.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_risks: Vec<f64>,
 }
 
 impl Bundle {

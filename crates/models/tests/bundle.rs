@@ -169,6 +169,7 @@ fn unsealed(kind: ModelKind) -> Bundle {
             ("xgboost.params.max_depth".to_string(), "3".to_string()),
         ]),
         reference: rows(5).chunks(WIDTH).map(<[f64]>::to_vec).collect(),
+        reference_risks: Vec::new(),
     }
 }
 

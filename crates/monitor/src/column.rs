@@ -123,6 +123,14 @@ impl Reference {
 
     /// Tests `current` against the reference. `scratch` is reused between calls.
     pub fn test(&self, current: &Data, scratch: &mut Vec<f64>) -> ColumnReport {
+        let present = match current {
+            Data::Numbers(v) => v.iter().any(|x| x.is_finite()),
+            Data::Text(v) => v.iter().flatten().any(|s| !s.is_empty()),
+        };
+        if !present {
+            // Before the kind check: a column of nothing reads as numbers from CSV.
+            return self.no_verdict("no values in the current data".into());
+        }
         if current.kind() != self.kind {
             return self.no_verdict(format!(
                 "{} in the reference but {} in the current data",
@@ -174,12 +182,8 @@ impl Reference {
                         (x.statistic, Some(x.p_value))
                     }
                     Method::Z => z_test(&r, &c),
-                    _ => {
-                        let (mut r, mut c) = (shares(&r), shares(&c));
-                        stats::fill_zeroes(&mut r);
-                        stats::fill_zeroes(&mut c);
-                        (self.distance(&r, &c), None)
-                    }
+                    // PSI fills empty categories itself; Jensen–Shannon needs no filling.
+                    _ => (self.distance(&shares(&r), &shares(&c)), None),
                 }
             }
         };
@@ -198,9 +202,10 @@ impl Reference {
         }
     }
 
-    /// PSI and Jensen–Shannon bin numeric columns; categorical columns use their categories.
+    /// PSI and Jensen–Shannon bin numeric columns with more than 20 distinct reference values
+    /// (as Evidently does); other columns are compared value by value.
     fn reads_bins(&self) -> bool {
-        self.kind == Kind::Numeric && self.counts.len() > crate::method::MAX_CATEGORIES_OF_NUMERIC
+        self.kind == Kind::Numeric && self.counts.len() > stats::EVIDENTLY_MIN_DISTINCT_FOR_BINS
     }
 
     fn distance(&self, reference: &[f64], current: &[f64]) -> f64 {

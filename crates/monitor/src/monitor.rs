@@ -88,7 +88,10 @@ pub struct Monitor {
     monitored: Vec<usize>,
     references: Vec<Reference>,
     reference_rows: usize,
+    /// The risk score's reference; learnt from the first full window of scores when none was
+    /// given (`learn_risk`).
     risk: Option<Reference>,
+    learn_risk: bool,
     features: Window,
     scores: Window,
     /// Rows waiting to enter the windows in event-time order.
@@ -108,8 +111,9 @@ pub const RISK: &str = "risk";
 
 impl Monitor {
     /// `inputs` names the positions of every row pushed; `reference` holds rows in that order
-    /// (the bundle's reference sample); `reference_risks` the risk of each, when scores are
-    /// monitored; `reference_ap` the bundle's validation average precision.
+    /// (the bundle's reference sample); `reference_risks` the risks the bundle gave held-out
+    /// rows, or `None` to take the first full window of scores as the prediction reference;
+    /// `reference_ap` the bundle's validation average precision.
     pub fn new(
         inputs: &[String],
         reference: &[Vec<f64>],
@@ -166,6 +170,7 @@ impl Monitor {
             monitored,
             references,
             reference_rows: reference.len(),
+            learn_risk: risk.is_none(),
             risk,
             new_rows: 0,
             timeline: VecDeque::new(),
@@ -186,9 +191,7 @@ impl Monitor {
 
     /// Adds one score: its risk is bound for the prediction window, and waits for its label.
     pub fn push_score(&mut self, at_ms: i64, transaction_id: &str, risk: f64, alerted: bool) {
-        if self.risk.is_some() {
-            self.pending_scores.push(at_ms, [risk]);
-        }
+        self.pending_scores.push(at_ms, [risk]);
         self.labels.push_score(transaction_id, risk, alerted);
     }
 
@@ -238,6 +241,12 @@ impl Monitor {
             columns.push(r.test_sorted(&self.scratch));
         }
         let dataset = verdict(&columns, self.config.share_threshold);
+        if self.learn_risk && self.risk.is_none() && self.scores.len() >= self.config.window.rows {
+            self.scores.sorted_column(0, &mut self.scratch);
+            let choice = self.config.columns.get(RISK).copied().unwrap_or_default();
+            let learnt = Reference::new(RISK, &Data::Numbers(self.scratch.clone()), choice);
+            self.risk = learnt.ok();
+        }
         let prediction = match &self.risk {
             Some(r) if self.scores.len() >= self.config.window.min_rows => {
                 self.scores.sorted_column(0, &mut self.scratch);

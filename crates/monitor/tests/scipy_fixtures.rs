@@ -109,6 +109,13 @@ impl Check {
 
     fn p(&mut self, case: &str, what: &str, got: f64, want: f64) {
         self.close(case, what, got, want, P_ABS, 0.0);
+        // Not required, but worth seeing: how far into the tail the p-values agree.
+        if want > 1e-300 && got.is_finite() {
+            self.note(
+                &format!("{what} rel Δ (info, p > 1e-300)"),
+                ((got - want) / want).abs(),
+            );
+        }
     }
 
     fn stat(&mut self, case: &str, what: &str, got: f64, want: f64) {

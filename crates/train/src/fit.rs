@@ -178,6 +178,7 @@ pub fn fit(
         },
         params: params.flattened(),
         reference: reference_sample(data, &fit_rows, params.reference_rows),
+        reference_risks: Vec::new(),
     };
     // Thresholds and metrics come from the bundle's own scorer: what serving will compute.
     let judged = if valid_rows.is_empty() {
@@ -187,6 +188,11 @@ pub fn fit(
     };
     let risks = score(&Scorer::new(&bundle)?, data, judged)?;
     let frauds: Vec<bool> = judged.iter().map(|&i| data.fraud(i)).collect();
+    if !valid_rows.is_empty() {
+        // Judged rows are in time order; an even spread keeps the whole slice's mix.
+        let take = params.reference_rows.min(risks.len());
+        bundle.reference_risks = (0..take).map(|k| risks[k * risks.len() / take]).collect();
+    }
     let slice = if valid_rows.is_empty() {
         "train"
     } else {

@@ -15,7 +15,7 @@ pub const EVIDENTLY_DEFAULT_BINS: usize = 30;
 /// Bin edges and the share of each side in each bin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Binned {
-    /// `bins + 1` increasing edges; bin k is [edges[k], edges[k+1]), the last one closed.
+    /// `bins + 1` increasing edges; bin k is `[edges[k], edges[k+1])`, the last one closed.
     pub edges: Vec<f64>,
     /// Share of the reference in each bin (count / reference length).
     pub reference: Vec<f64>,

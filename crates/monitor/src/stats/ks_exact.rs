@@ -2,7 +2,7 @@
 //!
 //! Under H₀ the merged order of the two samples is a uniformly random monotone lattice path from
 //! (0, 0) to (m, n); D_{m,n} ≥ d exactly when the path touches one of the lines
-//! |x/m − y/n| = d (Gnedenko & Korolyuk 1951; Hodges 1957, "The significance probability of the
+//! |x/m − y/n| = d (Gnedenko & Korolyuk 1951; Hodges 1958, "The significance probability of the
 //! Smirnov two-sample test", Ark. Mat. 3, 469–486). Both routines below return that
 //! probability directly (not 1 − it), so small p-values keep their relative precision.
 

@@ -3,7 +3,7 @@
 //!
 //! Module map:
 //! - `ks` — two-sample Kolmogorov–Smirnov test ([`ks_2samp`]), scipy's exact/asymptotic choice;
-//!   - `ks_exact` — exact p-values by lattice-path counting (Hodges 1957; Viehmann 2021);
+//!   - `ks_exact` — exact p-values by lattice-path counting (Hodges 1958; Viehmann 2021);
 //!   - `kolmogorov` — the one-sample distributions behind the asymptotic p-value
 //!     ([`kstwo_sf`], [`smirnov_sf`]; Simard & L'Ecuyer 2011);
 //! - `wasserstein` — [`wasserstein`] and Evidently's [`wasserstein_normed`];

@@ -84,6 +84,7 @@ pub fn bundle(seed: u64) -> Bundle {
             ("iforest.seed".to_string(), seed.to_string()),
         ]),
         reference: rows.chunks(width).take(8).map(<[f64]>::to_vec).collect(),
+        reference_risks: Vec::new(),
     }
     .seal()
     .expect("a sealed bundle")
