@@ -3,12 +3,14 @@
 //! - [`pipeline`] (the default): generate → process → score → cases in one process, end to end,
 //!   on the embedded backends or on Kafka and PostgreSQL (`--mode`).
 //! - [`process`]: the stream processor alone, over the configured bus.
+//! - [`monitor`]: the drift monitor draining what a flat-out pipeline run produced.
 //! - [`api`]: `POST /v1/score` through HTTP on loopback, open loop.
 //! - [`stages`]: the pipeline bench's running stages and what they report.
 //! - [`latency`]: latency samples, their percentiles, and `ingested_at` read off a score.
 
 mod api;
 mod latency;
+mod monitor;
 mod pipeline;
 mod process;
 mod stages;
@@ -33,6 +35,7 @@ pub async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result<()> {
         BenchStage::Pipeline => pipeline::run(args, settings).await?,
         BenchStage::Process => process::run(args, settings).await?,
         BenchStage::Api => api::run(args).await?,
+        BenchStage::Monitor => monitor::run(args, settings).await?,
     };
     if let (Some(mut file), Some(path)) = (out, &args.out) {
         writeln!(file, "{json}").with_context(|| format!("writing {}", path.display()))?;

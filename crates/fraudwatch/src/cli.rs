@@ -198,7 +198,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// pipeline: generate → process → score → cases, end to end; process: the stream processor;
-    /// api: `POST /v1/score` over HTTP on loopback, open loop at --rate (default 1,000/s).
+    /// api: `POST /v1/score` over HTTP on loopback, open loop at --rate (default 1,000/s);
+    /// monitor: the drift monitor draining --events vectors and scores of a flat-out pipeline run.
     #[arg(value_enum, default_value = "pipeline")]
     pub stage: BenchStage,
     /// Pipeline backends: embedded (memory:// bus, SQLite in a temporary directory) or kafka
@@ -232,6 +233,7 @@ pub enum BenchStage {
     Pipeline,
     Process,
     Api,
+    Monitor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -118,3 +118,52 @@ fn garbage_flags_are_usage_errors_naming_the_flag() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("cannot create"), "{}", text(&o));
 }
+
+/// `bench monitor`: the monitor ingests every vector and score the pipeline run produced and
+/// judges windows; the rates are reported side by side, never bounded.
+#[test]
+fn monitor_bench_ingests_every_vector_and_score() {
+    let v = bench(&["monitor", "--events", "30000"]);
+    assert_eq!(
+        (v["bench"].as_str(), v["mode"].as_str()),
+        (Some("monitor"), Some("embedded")),
+        "{v}"
+    );
+    assert_eq!(
+        (v["events"].as_u64(), v["scores"].as_u64()),
+        (Some(30_000), Some(30_000)),
+        "{v}"
+    );
+    assert_eq!(v["undecodable"], 0, "{v}");
+    // The default window: 20,000 rows, judged every 5,000.
+    assert_eq!(
+        (v["window_rows"].as_u64(), v["window_step"].as_u64()),
+        (Some(20_000), Some(5_000)),
+        "{v}"
+    );
+    assert!(v["evaluations"].as_u64().unwrap() >= 1, "{v}");
+    for rate in [
+        "seconds",
+        "events_per_second",
+        "evaluations_per_second",
+        "core_seconds",
+        "core_events_per_second",
+        "pipeline_events_per_second",
+    ] {
+        assert!(v[rate].as_f64().unwrap() > 0.0, "{rate}: {v}");
+    }
+    let (monitor, pipeline) = (
+        v["events_per_second"].as_f64(),
+        v["pipeline_events_per_second"].as_f64(),
+    );
+    assert_eq!(v["keeps_up"].as_bool(), Some(monitor >= pipeline), "{v}");
+
+    // It drains a backlog: an offered rate is refused, not ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let o = fraudwatch(&["bench", "monitor", "--rate", "1000"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("--rate"), "{}", text(&o));
+    let o = fraudwatch(&["bench", "monitor", "--events", "0"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--events"), "{}", text(&o));
+}

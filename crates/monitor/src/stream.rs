@@ -141,6 +141,8 @@ pub async fn run(
 ) -> Result<(), StreamError> {
     let topics = [&*config.features, &*config.scores, &*config.labels];
     let mut consumer = bus.subscribe(&config.group, &topics).await?;
+    // Store retries also watch for the shutdown; fused, it can be asked again after it fired.
+    let shutdown = Fused(Some(Box::pin(shutdown)));
     tokio::pin!(shutdown);
     let mut latest: Option<Report> = None;
     let mut saved = Instant::now();
@@ -155,14 +157,13 @@ pub async fn run(
         // An empty poll: the topics are drained, nothing older can come, every row may enter.
         let evaluations = monitor.advance(batch.is_empty(), time::now());
         let evaluated = !evaluations.is_empty();
-        for e in evaluations {
-            counters.evaluations.fetch_add(1, Relaxed);
-            record_metrics(&e.report);
-            for event in &e.events {
-                publish(bus, store, event, config, counters, &mut shutdown).await?;
-            }
-            latest = Some(e.report);
-        }
+        let mut out = Out {
+            bus,
+            store,
+            config,
+            counters,
+        };
+        out.judged(evaluations, &mut latest, &mut shutdown).await?;
         if latest.is_some() && saved.elapsed() >= config.report_every {
             save_report(store, config, latest.take(), counters, &mut shutdown).await;
             saved = Instant::now();
@@ -171,9 +172,80 @@ pub async fn run(
             consumer.commit().await?;
         }
     }
-    save_report(store, config, latest, counters, &mut shutdown).await;
+    // What is still waiting is judged too; the store gets a bounded while for the last writes.
+    let mut last_writes = std::pin::pin!(tokio::time::sleep(LAST_WRITES));
+    let evaluations = monitor.advance(true, time::now());
+    let mut out = Out {
+        bus,
+        store,
+        config,
+        counters,
+    };
+    out.judged(evaluations, &mut latest, &mut last_writes)
+        .await?;
+    save_report(store, config, latest, counters, &mut last_writes).await;
     consumer.commit().await?;
     Ok(())
+}
+
+/// A future that stays ready once it has resolved, so it may be polled again.
+struct Fused<F>(Option<std::pin::Pin<Box<F>>>);
+
+impl<F: Future<Output = ()>> Future for Fused<F> {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let this = self.get_mut();
+        match this.0.as_mut().map(|f| f.as_mut().poll(cx)) {
+            Some(std::task::Poll::Pending) => std::task::Poll::Pending,
+            _ => {
+                this.0 = None;
+                std::task::Poll::Ready(())
+            }
+        }
+    }
+}
+
+/// How long a stopping monitor keeps trying to write its last events and report.
+const LAST_WRITES: Duration = Duration::from_secs(10);
+
+/// Where judged windows go.
+struct Out<'a> {
+    bus: &'a dyn Bus,
+    store: &'a dyn CaseStore,
+    config: &'a StreamConfig,
+    counters: &'a Counters,
+}
+
+impl Out<'_> {
+    /// Publishes the windows' events and metrics; the last report becomes `latest`.
+    async fn judged(
+        &mut self,
+        evaluations: Vec<crate::Evaluation>,
+        latest: &mut Option<Report>,
+        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(), StreamError> {
+        for e in evaluations {
+            self.counters.evaluations.fetch_add(1, Relaxed);
+            record_metrics(&e.report);
+            for event in &e.events {
+                publish(
+                    self.bus,
+                    self.store,
+                    event,
+                    self.config,
+                    self.counters,
+                    stop,
+                )
+                .await?;
+            }
+            *latest = Some(e.report);
+        }
+        Ok(())
+    }
 }
 
 fn ingest(

@@ -45,13 +45,13 @@ use crate::cli::{BenchArgs, BenchMode};
 use crate::settings::Settings;
 
 /// The demo's world: the champion fits it.
-const CUSTOMERS: u32 = 5_000;
-const SEED: u64 = 42;
-const HISTORY_DAYS: u32 = 28;
+pub(super) const CUSTOMERS: u32 = 5_000;
+pub(super) const SEED: u64 = 42;
+pub(super) const HISTORY_DAYS: u32 = 28;
 /// Transactions through the whole pipeline before an open-loop run is measured.
 const WARM_UP: u64 = 2_000;
 /// Messages per batch for both stages (and per Kafka transaction).
-const MAX_BATCH: usize = 5_000;
+pub(super) const MAX_BATCH: usize = 5_000;
 
 pub(super) async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result<String> {
     let rig = Rig::open(args, settings).await?;
@@ -216,7 +216,7 @@ struct Latencies {
 }
 
 /// The next `n` transactions of `source`, without labels.
-fn next<S>(source: &mut S, n: u64) -> Events<&mut S>
+pub(super) fn next<S>(source: &mut S, n: u64) -> Events<&mut S>
 where
     S: Iterator<Item = Result<Tx, Infallible>>,
 {
@@ -224,20 +224,20 @@ where
 }
 
 /// The backends of one run.
-struct Rig {
-    bus: Arc<dyn Bus>,
-    bus_url: String,
-    store_url: String,
+pub(super) struct Rig {
+    pub bus: Arc<dyn Bus>,
+    pub bus_url: String,
+    pub store_url: String,
     /// Of (`transactions` and `labels`, `features` and `scores`).
-    partitions: (i32, i32),
+    pub partitions: (i32, i32),
     /// `--scorers` (one a CPU), no more than `features` has partitions.
-    scorers: usize,
+    pub scorers: usize,
     /// The history file, and the embedded store.
-    dir: TempDir,
+    pub dir: TempDir,
 }
 
 impl Rig {
-    async fn open(args: &BenchArgs, settings: &Settings) -> anyhow::Result<Rig> {
+    pub(super) async fn open(args: &BenchArgs, settings: &Settings) -> anyhow::Result<Rig> {
         let dir = TempDir::new()?;
         let scorers = args.scorers.map_or_else(cpus, usize::from);
         let (bus_url, store_url, partitions) = match args.mode {
@@ -294,7 +294,7 @@ impl Rig {
 }
 
 impl BenchMode {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             BenchMode::Embedded => "embedded",
             BenchMode::Kafka => "kafka",
@@ -303,7 +303,7 @@ impl BenchMode {
 }
 
 /// CPUs this process may use (at least 1).
-fn cpus() -> usize {
+pub(super) fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
@@ -334,7 +334,7 @@ impl Drop for TempDir {
 
 /// A URL with its secrets replaced by `***`: the password of its user, and the values of
 /// query parameters named like one (e.g. librdkafka's `sasl.password`).
-fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

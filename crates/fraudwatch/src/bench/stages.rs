@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use super::latency::{Samples, ingested_ms};
 
 /// A run that makes no progress for this long has failed.
-const STALL: Duration = Duration::from_secs(60);
+pub(super) const STALL: Duration = Duration::from_secs(60);
 
 /// What the reader and the scorers' observer saw.
 #[derive(Debug)]

@@ -6,7 +6,8 @@
 //! fresh admin key, printed) and the live world streams onto the in-memory bus at `--rate`: the
 //! stream processor turns it into feature vectors (the `risk` set, labels fed back 7 days late),
 //! the scorer scores them and opens cases in the store, and `POST /v1/score` scores with a copy of
-//! the processor's state that follows the same topics. A summary line every few seconds gives
+//! the processor's state that follows the same topics; the drift monitor follows them too and
+//! keeps its latest report in the store for the API. A summary line every few seconds gives
 //! throughput and the alerts' precision and recall against the labels delivered so far. It stops
 //! at `--duration` or on Ctrl-C; the API keeps answering after the stream ends until then.
 //!
@@ -167,6 +168,25 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
         done.store(true, Ordering::SeqCst);
     };
     let mut quality = Quality::follow(&*bus, &scorer.scores).await?;
+    // The drift monitor against the champion's reference; its report is served by the API.
+    let mut monitor = crate::monitor::monitor_for(&bundle, None, settings.monitor.clone())?;
+    let mut inputs = fraudwatch_monitor::stream::Inputs::new(&bundle.features);
+    let watch = fraudwatch_monitor::stream::StreamConfig {
+        group: "fraudwatch-demo-monitor".into(),
+        report_every: TICK,
+        on_event: crate::monitor::action(&settings.monitor.action)?,
+        ..fraudwatch_monitor::stream::StreamConfig::with_prefix("")
+    };
+    let watched = fraudwatch_monitor::stream::Counters::default();
+    let all_watched = async {
+        let seen = |c: &AtomicU64| c.load(Ordering::SeqCst);
+        while !done.load(Ordering::SeqCst)
+            || seen(&watched.features) < seen(&features)
+            || seen(&watched.scores) < seen(&scored.scored)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
     // Every few seconds until the stream is done: throughput, alerts and their quality so far.
     let ticker = async {
         let mut last = (Instant::now(), 0);
@@ -207,17 +227,28 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
                 &scored,
                 all_scored
             ),
-            ticker
+            ticker,
+            fraudwatch_monitor::stream::run(
+                &*bus,
+                &*store,
+                &mut monitor,
+                &mut inputs,
+                &watch,
+                &watched,
+                all_watched
+            )
         );
         (stages, started.elapsed())
     };
-    let (((summary, processed, score, ticked), elapsed), ()) = tokio::join!(pipeline, async {
-        stopped.await;
-    });
+    let (((summary, processed, score, ticked, monitored), elapsed), ()) =
+        tokio::join!(pipeline, async {
+            stopped.await;
+        });
     let summary = summary?;
     processed?;
     score?;
     ticked?;
+    monitored?;
     let _ = stop_api.send(());
     api.await??;
     quality.catch_up().await?;
@@ -259,7 +290,24 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
         "  serve:    the API answered on {base} while the pipeline ran; cases are in {}",
         settings.store_url
     );
-    println!("  not implemented yet: monitor, retrain");
+    let events = store.drift_events(false, 100).await?;
+    println!(
+        "  monitor:  {} windows of {} vectors judged against the champion's reference, {} drift events{}; report at {base}/v1/drift/report",
+        watched.evaluations.load(Ordering::SeqCst),
+        settings.monitor.window.rows,
+        events.len(),
+        events
+            .first()
+            .map(|e| format!(
+                " (latest: {} {}, {} columns, share {:.2})",
+                e.kind.as_str(),
+                e.severity.as_str(),
+                e.columns.len(),
+                e.share
+            ))
+            .unwrap_or_default()
+    );
+    println!("  not implemented yet: retrain");
     Ok(())
 }
 
