@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::scoring::{Scorer, fresh_database, params, produce, topics, train_with, vectors};
 use common::{fraudwatch, kafka_url, text, unique_prefix};
+use fraudwatch_bus::Record;
 use fraudwatch_core::{DriftEvent, DriftKind, decode, time};
 
 /// Where the drift starts (day 78 of the run).
@@ -194,12 +195,18 @@ async fn run(seed: u64, drift: bool) -> Run {
     let url = kafka_url();
     let prefix = unique_prefix("monitor");
     let bus = fraudwatch_bus::open(&url).unwrap();
-    let (features, _) = topics(&*bus, &url, &prefix).await;
+    let (features, scores) = topics(&*bus, &url, &prefix).await;
     let (store_url, _, _) = fresh_database("monitor").await;
     let mut scorer = Scorer::start(d, &url, &store_url, &prefix, "scorer.log", 2000);
     let (hook, posted) = webhook();
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let mut monitor = start_monitor(d, &url, &store_url, &prefix, &hook, &metrics_addr);
+    // Garbage on both topics the monitor reads: counted and logged, nothing else.
+    for topic in [&features, &scores] {
+        let garbage = [&b"not json"[..], br#"{"transaction_id": 5}"#];
+        let records: Vec<Record<'_>> = garbage.iter().map(|g| Record::new(b"x", g)).collect();
+        bus.produce(topic, &records).await.unwrap();
+    }
     produce(&*bus, &features, &stream).await;
 
     // Until the monitor has judged every window of the stream (its report's time line).
@@ -293,7 +300,13 @@ fn check_table_matches_topic(run: &Run) {
     posted.sort();
     published.sort();
     assert_eq!(posted, published, "the webhook got what the topic got");
+    assert!(
+        run.log.matches("undecodable message skipped").count() >= 4,
+        "{}",
+        run.log
+    );
     for gauge in [
+        "fraudwatch_monitor_undecodable_total",
         "fraudwatch_drift_share",
         "fraudwatch_drift_statistic{column=\"amount\",method=\"wasserstein\"}",
     ] {

@@ -457,3 +457,65 @@ fn rows_read_partition_after_partition_are_judged_in_event_time_order() {
     let arrival = run(0);
     assert!(arrival.len() > ordered.len(), "{arrival:?}");
 }
+
+#[test]
+fn a_moved_risk_score_raises_prediction_drift_and_labels_judge_performance() {
+    let mut rng = Rng(11);
+    let reference: Vec<Vec<f64>> = (0..2000)
+        .map(|_| (0..4).map(|_| rng.normal()).collect())
+        .collect();
+    // Frauds (one in 20) between 0.45 and 0.5, the rest below: what the stream starts with.
+    let mut risk_of = |fraud: bool, rng: &mut Rng| {
+        if fraud {
+            0.45 + 0.05 * rng.uniform()
+        } else {
+            rng.uniform() * 0.45
+        }
+    };
+    let risks: Vec<f64> = (0..2000).map(|i| risk_of(i % 20 == 0, &mut rng)).collect();
+    let mut cfg = config();
+    cfg.performance.min_labelled = 500;
+    cfg.performance.labelled_rows = 2000;
+    let mut m = Monitor::new(&inputs(), &reference, Some(&risks), Some(0.9), cfg).unwrap();
+    let mut events = Vec::new();
+    let mut clock = 0;
+    for k in 0..12_000 {
+        clock += 60_000;
+        let row: Vec<f64> = (0..4).map(|_| rng.normal()).collect();
+        m.push_features(clock, &row);
+        // Features stay put; from row 6,000 the risks move up and stop ranking frauds first.
+        let moved = k >= 6_000;
+        let fraud = k % 20 == 0;
+        let risk = if moved {
+            0.5 + 0.5 * rng.uniform()
+        } else {
+            risk_of(fraud, &mut rng)
+        };
+        let id = format!("t{k}");
+        m.push_score(clock, &id, risk, risk > 0.45);
+        if k >= 100 {
+            // Labels arrive 100 transactions late.
+            m.push_label(&format!("t{}", k - 100), (k - 100) % 20 == 0);
+        }
+        events.extend(
+            m.advance(false, time::now())
+                .into_iter()
+                .flat_map(|e| e.events),
+        );
+    }
+    let kinds: Vec<DriftKind> = events.iter().map(|e| e.kind).collect();
+    assert!(!kinds.contains(&DriftKind::Data), "{events:?}");
+    let prediction = events
+        .iter()
+        .find(|e| e.kind == DriftKind::Prediction)
+        .unwrap();
+    assert_eq!(prediction.columns[0].name, "risk");
+    assert!(prediction.start.timestamp_millis() > 6_000 * 60_000);
+    let performance = events
+        .iter()
+        .find(|e| e.kind == DriftKind::Performance)
+        .unwrap();
+    assert_eq!(performance.severity, Severity::Critical);
+    assert_eq!(performance.columns[0].name, "average_precision");
+    assert!(performance.start.timestamp_millis() > 6_000 * 60_000);
+}
