@@ -25,6 +25,17 @@ macro_rules! case_store {
                 row.map(CaseRow::into_case).transpose()
             }
 
+            async fn task_record(conn: &mut Conn, run_id: &str, task: &str) -> Result<crate::TaskRecord, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT run_id, task, status, started_at, finished_at, output, error FROM retrain_tasks \
+                     WHERE run_id = $1 AND task = $2",
+                )
+                .bind(run_id)
+                .bind(task)
+                .fetch_one(&mut *conn)
+                .await?)
+            }
+
             async fn load_for_change(conn: &mut Conn, id: &str) -> Result<Case, StoreError> {
                 Self::load(conn, id).await?.ok_or_else(|| StoreError::NotFound(id.to_string()))
             }
@@ -357,6 +368,59 @@ macro_rules! case_store {
                     .bind(name)
                     .fetch_optional(&self.pool)
                     .await?)
+            }
+
+            async fn begin_task(&self, run_id: &str, task: &str) -> Result<crate::TaskRecord, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO retrain_tasks (run_id, task, status, started_at) VALUES ($1, $2, 'running', $3) \
+                     ON CONFLICT (run_id, task) DO UPDATE SET status = 'running', started_at = excluded.started_at, \
+                     finished_at = NULL, output = NULL, error = NULL WHERE retrain_tasks.status <> 'done'",
+                )
+                .bind(run_id)
+                .bind(task)
+                .bind(fraudwatch_core::time::now())
+                .execute(&mut *tx)
+                .await?;
+                let record = Self::task_record(&mut tx, run_id, task).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn end_task(&self, run_id: &str, task: &str, result: Result<&str, &str>) -> Result<crate::TaskRecord, StoreError> {
+                let (status, output, error) = match result {
+                    Ok(output) => ("done", Some(output), None),
+                    Err(reason) => ("failed", None, Some(reason)),
+                };
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE retrain_tasks SET status = $1, finished_at = $2, output = $3, error = $4 \
+                     WHERE run_id = $5 AND task = $6 AND status = 'running'",
+                )
+                .bind(status)
+                .bind(fraudwatch_core::time::now())
+                .bind(output)
+                .bind(error)
+                .bind(run_id)
+                .bind(task)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("running task {task} of run {run_id}")));
+                }
+                let record = Self::task_record(&mut tx, run_id, task).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn run_tasks(&self, run_id: &str) -> Result<Vec<crate::TaskRecord>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT run_id, task, status, started_at, finished_at, output, error FROM retrain_tasks \
+                     WHERE run_id = $1 ORDER BY task",
+                )
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError> {

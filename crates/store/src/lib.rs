@@ -1,5 +1,5 @@
-//! fraudwatch's case store: cases, their notes and audit trail, labels, API keys, and drift
-//! events and reports. Stages talk to one
+//! fraudwatch's case store: cases, their notes and audit trail, labels, API keys, drift events
+//! and reports, and the state of retraining runs. Stages talk to one
 //! trait, [`CaseStore`], and the URL picks the backend ([`open`]); both backends share one schema
 //! (migrations under `migrations/<backend>/`) and one implementation of the queries.
 //!
@@ -127,6 +127,41 @@ pub trait CaseStore: Send + Sync + Debug {
 
     /// Monitor `name`'s latest report (JSON), if it wrote one.
     async fn latest_drift_report(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Starts `task` of retraining run `run_id`, unless it is done already: then its record is
+    /// returned unchanged (re-running a finished task is a no-op). A running or failed task is
+    /// started again.
+    async fn begin_task(&self, run_id: &str, task: &str) -> Result<TaskRecord, StoreError>;
+
+    /// Ends a started task: `Ok(output)` as done with its output (JSON), `Err(reason)` as failed.
+    async fn end_task(
+        &self,
+        run_id: &str,
+        task: &str,
+        result: Result<&str, &str>,
+    ) -> Result<TaskRecord, StoreError>;
+
+    /// A run's tasks, by name (the caller knows their order).
+    async fn run_tasks(&self, run_id: &str) -> Result<Vec<TaskRecord>, StoreError>;
+}
+
+/// One task of a retraining run, as recorded.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TaskRecord {
+    pub run_id: String,
+    pub task: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+}
+
+impl TaskRecord {
+    pub fn is_done(&self) -> bool {
+        self.status == "done"
+    }
 }
 
 /// Opens (and migrates) the store a URL names: `sqlite://...` or `postgres://...`.
