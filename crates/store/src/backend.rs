@@ -445,6 +445,19 @@ macro_rules! case_store {
                 .await?;
                 row.map(LabelRow::into_label).transpose()
             }
+
+            async fn labels_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<Label>, StoreError> {
+                let rows: Vec<LabelRow> = sqlx::query_as(
+                    "SELECT transaction_id, customer_id, is_fraud, source, labelled_at, fraud_scenario FROM labels \
+                     WHERE $1 IS NULL OR transaction_id > $2 ORDER BY transaction_id LIMIT $3",
+                )
+                .bind(after)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(LabelRow::into_label).collect()
+            }
         }
     };
 }

@@ -85,6 +85,10 @@ pub trait CaseStore: Send + Sync + Debug {
 
     async fn get_label(&self, transaction_id: &str) -> Result<Option<Label>, StoreError>;
 
+    /// Labels in transaction-id order, after `after` (a keyset page), at most `limit`.
+    async fn labels_after(&self, after: Option<&str>, limit: u32)
+    -> Result<Vec<Label>, StoreError>;
+
     /// Atomically assigns the highest-risk unassigned open case to `assignee` and moves it to
     /// `investigating`; two callers never get the same case. `None` when the queue is empty.
     async fn claim_next_case(

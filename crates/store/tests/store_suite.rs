@@ -226,6 +226,18 @@ async fn labels_upsert_keeping_the_latest(store: Arc<dyn CaseStore>) {
         .unwrap();
     assert!(!store.get_label("2").await.unwrap().unwrap().is_fraud);
     assert!(store.get_label("3").await.unwrap().is_none());
+    // Pages in transaction-id order.
+    let first = store.labels_after(None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = store
+        .labels_after(Some(first[0].transaction_id.as_str()), 10)
+        .await
+        .unwrap();
+    assert!(
+        rest.iter()
+            .all(|l| l.transaction_id.as_str() > first[0].transaction_id.as_str())
+    );
+    assert_eq!(first.len() + rest.len(), 2);
 }
 
 macro_rules! suite {
