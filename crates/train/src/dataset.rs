@@ -18,6 +18,8 @@ pub struct Dataset {
     cards: Vec<u32>,
     frauds: Vec<bool>,
     card_numbers: HashMap<Id, u32>,
+    /// Each card number's id.
+    card_ids: Vec<Id>,
 }
 
 impl Dataset {
@@ -67,7 +69,10 @@ impl Dataset {
             )));
         }
         let next = self.card_numbers.len() as u32;
-        let card = *self.card_numbers.entry(card.clone()).or_insert(next);
+        let card = *self.card_numbers.entry(card.clone()).or_insert_with(|| {
+            self.card_ids.push(card.clone());
+            next
+        });
         self.values.extend_from_slice(inputs);
         self.ids.push(id.clone());
         self.times.push(time_ms);
@@ -96,6 +101,11 @@ impl Dataset {
 
     pub fn card(&self, i: usize) -> u32 {
         self.cards[i]
+    }
+
+    /// The row's card (customer) as it was given.
+    pub fn card_id(&self, i: usize) -> &Id {
+        &self.card_ids[self.cards[i] as usize]
     }
 
     pub fn fraud(&self, i: usize) -> bool {
