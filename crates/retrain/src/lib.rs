@@ -7,12 +7,14 @@
 //! - [`split`] — the time-ordered split into training rows and a holdout, with the label delay
 //!   between them.
 //! - [`validate`] — what a run's data must be before anything is trained on it.
+//! - [`cron`] — schedules in cron's five fields, for `retrain --schedule`.
 //! - [`extract_file`] — the run's labelled rows on disk, written atomically.
 //! - [`workflow`] — the run against the bus, the store and the registry: each task recorded,
 //!   done tasks skipped, the champion moved only by `promote` after `compare` passed.
 //! - [`judge`] — holdout metrics (AUC-ROC, average precision, Card Precision@100, recall at the
 //!   policy's alert rate) and the challenger-against-champion verdict.
 
+pub mod cron;
 pub mod extract_file;
 pub mod judge;
 pub mod split;
