@@ -6,196 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-use std::sync::Arc;
+mod common;
 
-use fraudwatch_bus::{Bus, Record, TopicSpec};
-use fraudwatch_core::{FeatureVector, Features, Id, Label, LabelSource, encode, time};
-use fraudwatch_registry::{CHALLENGER, CHAMPION, Registry};
-use fraudwatch_retrain::{Outcome, RetrainConfig, Task, Workflow};
-use fraudwatch_store::CaseStore;
-use fraudwatch_train::{Dataset, Quiet, TrainParams};
-
-const DAY: i64 = 86_400_000;
-/// The world's first day (2024-01-01).
-const START: i64 = 1_704_067_200_000;
-
-const PARAMS: &str = r#"
-feature_set = "velocity"
-model = "xgboost"
-reference_rows = 500
-[xgboost]
-rounds = 30
-[xgboost.params]
-objective = "binary:logistic"
-tree_method = "exact"
-eta = 0.3
-max_depth = 3
-seed = 0
-nthread = 1
-[policy]
-review_rate = 0.05
-block_rate = 0.01
-"#;
-
-/// A deterministic stream of numbers in [0, 1).
-fn uniform(n: u64) -> f64 {
-    let mut z = n
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Day `day`'s transactions: before `moves_at`, frauds have a high `a`; from then on, a high `b`.
-fn day_rows(day: i64, moves_at: i64) -> Vec<(FeatureVector, bool)> {
-    (0..300u64)
-        .map(|k| {
-            let n = day as u64 * 1000 + k;
-            let fraud = uniform(n) < 0.05;
-            let (mut a, mut b) = (uniform(n + 7), uniform(n + 11));
-            if fraud {
-                if day < moves_at {
-                    a += 0.8;
-                } else {
-                    b += 0.8;
-                }
-            }
-            let v = FeatureVector {
-                transaction_id: Id::from(n),
-                customer_id: Id::from(n % 200),
-                timestamp: time::from_millis(START + day * DAY + k as i64 * 1000).unwrap(),
-                features: Features::from(vec![("a".to_string(), a), ("b".to_string(), b)]),
-                ingested_at: time::now(),
-            };
-            (v, fraud)
-        })
-        .collect()
-}
-
-struct World {
-    bus: Arc<dyn Bus>,
-    store: Arc<dyn CaseStore>,
-    registry: Box<dyn Registry>,
-    _dir: tempfile::TempDir,
-    dir: std::path::PathBuf,
-}
-
-async fn world(days: i64, moves_at: i64, labelled: bool) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = fraudwatch_bus::open("memory://").unwrap();
-    bus.create_topics(&[TopicSpec::new("features", 2), TopicSpec::new("labels", 2)])
-        .await
-        .unwrap();
-    let store = fraudwatch_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let registry =
-        fraudwatch_registry::open(&format!("file://{}", dir.path().join("reg").display()))
-            .await
-            .unwrap();
-    // The champion: trained on the old pattern (days 0–19).
-    let mut old = Dataset::new(vec!["a".into(), "b".into()]);
-    for day in 0..20 {
-        for (v, fraud) in day_rows(day, i64::MAX) {
-            let row: Vec<f64> = v.features.0.iter().map(|(_, x)| *x).collect();
-            let t = v.timestamp.timestamp_millis();
-            old.push(&v.transaction_id, t, &v.customer_id, fraud, &row)
-                .unwrap();
-        }
-    }
-    let params = TrainParams::from_toml(PARAMS).unwrap();
-    let rows: Vec<usize> = (0..old.len()).collect();
-    let champion = fraudwatch_train::fit(&old, &rows, &params, &mut Quiet)
-        .unwrap()
-        .bundle;
-    registry.put(&champion).await.unwrap();
-    registry
-        .set_alias(CHAMPION, &champion.version)
-        .await
-        .unwrap();
-    // The stream the pipeline recorded: vectors, and labels (half through the topic, half as
-    // chargebacks in the store).
-    for day in 20..days {
-        let rows = day_rows(day, moves_at);
-        let payloads: Vec<(String, Vec<u8>)> = rows
-            .iter()
-            .map(|(v, _)| (v.customer_id.as_str().to_string(), encode(v)))
-            .collect();
-        let records: Vec<Record<'_>> = payloads
-            .iter()
-            .map(|(k, p)| Record::new(k.as_bytes(), p))
-            .collect();
-        bus.produce("features", &records).await.unwrap();
-        if !labelled {
-            continue;
-        }
-        let labels: Vec<Label> = rows
-            .iter()
-            .map(|(v, fraud)| Label {
-                transaction_id: v.transaction_id.clone(),
-                customer_id: v.customer_id.clone(),
-                is_fraud: *fraud,
-                source: LabelSource::Chargeback,
-                labelled_at: time::now(),
-                fraud_scenario: None,
-            })
-            .collect();
-        let (topic_half, store_half) = labels.split_at(labels.len() / 2);
-        let payloads: Vec<(String, Vec<u8>)> = topic_half
-            .iter()
-            .filter(|l| l.is_fraud)
-            .map(|l| (l.customer_id.as_str().to_string(), encode(l)))
-            .collect();
-        let records: Vec<Record<'_>> = payloads
-            .iter()
-            .map(|(k, p)| Record::new(k.as_bytes(), p))
-            .collect();
-        bus.produce("labels", &records).await.unwrap();
-        store.upsert_labels(store_half).await.unwrap();
-    }
-    World {
-        bus,
-        store,
-        registry,
-        dir: dir.path().join("runs"),
-        _dir: dir,
-    }
-}
-
-fn config() -> RetrainConfig {
-    RetrainConfig {
-        train_days: 14,
-        delay_days: 2,
-        test_days: 7,
-        label_delay_days: 3,
-        min_rows: 1_000,
-        min_frauds: 20,
-        ..RetrainConfig::default()
-    }
-}
-
-fn workflow(w: &World) -> Workflow<'_> {
-    Workflow {
-        bus: &*w.bus,
-        store: &*w.store,
-        registry: &*w.registry,
-        config: config(),
-        params: TrainParams::from_toml(PARAMS).unwrap(),
-        features_topic: "features".into(),
-        labels_topic: "labels".into(),
-        dir: w.dir.clone(),
-    }
-}
-
-async fn alias(w: &World, name: &str) -> Option<String> {
-    w.registry.aliases().await.unwrap().get(name).cloned()
-}
+use common::{alias, workflow, world};
+use fraudwatch_registry::{CHALLENGER, CHAMPION};
+use fraudwatch_retrain::{Outcome, Task};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenger_that_learnt_the_new_pattern_is_promoted_once() {
     // The pattern moves on day 30; the run sees days 20–59.
-    let w = world(60, 30, true).await;
+    let w = world(60, 30, true, "").await;
     let old = alias(&w, CHAMPION).await.unwrap();
     let flow = workflow(&w);
 
@@ -259,7 +79,7 @@ async fn a_challenger_that_learnt_the_new_pattern_is_promoted_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_extract_without_labels_stops_at_validate() {
-    let w = world(60, 30, false).await;
+    let w = world(60, 30, false, "").await;
     let old = alias(&w, CHAMPION).await;
     let flow = workflow(&w);
     let outcome = flow.run("r1", None).await.unwrap();
