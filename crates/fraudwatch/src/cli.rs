@@ -30,7 +30,8 @@ pub struct GlobalArgs {
     /// Case store URL: sqlite://path or postgres://user:password@host:port/db.
     #[arg(long = "store", global = true, value_name = "URL")]
     pub store_url: Option<String>,
-    /// Model registry URL: file://path.
+    /// Model registry URL: file://path, or mlflow+http://host:port[?model=NAME&experiment=NAME]
+    /// (an MLflow tracking server).
     #[arg(long = "registry", global = true, value_name = "URL")]
     pub registry_url: Option<String>,
     /// Partitions of the pipeline topics (1 to 1024).
@@ -65,8 +66,8 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Watch features, scores and labels for drift; compare files; write reports.
     Monitor(crate::monitor::MonitorArgs),
-    /// Retrain, compare and promote models.
-    Retrain,
+    /// Retrain on labelled data, compare with the champion, promote only a better model.
+    Retrain(Box<crate::retrain::RetrainArgs>),
     /// Train a model bundle from transactions (features by the streaming engine) into the registry.
     Train(Box<crate::modelling::TrainArgs>),
     /// Evaluate models with the fraud handbook's protocols.
@@ -79,25 +80,6 @@ pub enum Command {
     Setup,
     /// Print the effective configuration (all layers merged) as TOML.
     Config,
-}
-
-impl Command {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Generate(_) => "generate",
-            Command::Process(_) => "process",
-            Command::Score(_) => "score",
-            Command::Serve(_) => "serve",
-            Command::Monitor(_) => "monitor",
-            Command::Retrain => "retrain",
-            Command::Train(_) => "train",
-            Command::Evaluate(_) => "evaluate",
-            Command::Bench(_) => "bench",
-            Command::Demo(_) => "demo",
-            Command::Setup => "setup",
-            Command::Config => "config",
-        }
-    }
 }
 
 /// `fraudwatch process`. With `--input`, the file mode: a CSV file in the fraud handbook's

@@ -11,6 +11,7 @@
 //! - [`generate`] — `fraudwatch generate`, synthetic or replayed transactions to a file or the bus.
 //! - [`process`] — `fraudwatch process`, transactions to features (file mode).
 //! - [`monitor`] — `fraudwatch monitor`: drift in the stream, `compare` of two CSV files, `report`.
+//! - [`retrain`] — `fraudwatch retrain`: once, on a schedule, on drift, or one task at a time.
 
 mod bench;
 mod cli;
@@ -22,6 +23,7 @@ mod modelling;
 mod monitor;
 mod process;
 mod registry;
+mod retrain;
 mod score;
 mod serve;
 mod settings;
@@ -81,15 +83,10 @@ async fn run(command: Command, settings: settings::Settings) -> anyhow::Result<E
         Command::Score(args) => score::run(&args, &settings).await,
         Command::Serve(args) => serve::run(&args, &settings).await,
         Command::Monitor(args) => monitor::run(&args, &settings).await,
-        Command::Train(args) => {
-            tokio::task::spawn_blocking(move || modelling::train(&args, &settings)).await?
-        }
+        Command::Retrain(args) => retrain::run(&args, &settings).await,
+        Command::Train(args) => modelling::train(*args, &settings).await,
         Command::Evaluate(args) => {
             tokio::task::spawn_blocking(move || modelling::evaluate(&args)).await?
-        }
-        stub => {
-            eprintln!("fraudwatch {}: not implemented yet", stub.name());
-            Ok(ExitCode::from(3))
         }
     }
 }

@@ -19,6 +19,7 @@ use fraudwatch_train::protocol::Fold;
 use fraudwatch_train::{Dataset, FoldProgress, Progress, Protocol, TrainParams};
 use fraudwatch_xgboost::Round;
 
+use crate::registry::{CHALLENGER, CHAMPION, RunRecord};
 use crate::settings::Settings;
 
 /// The hyper-parameter files shipped in `config/models/`, by name.
@@ -106,22 +107,25 @@ pub fn shipped_params(name: &str) -> Option<&'static str> {
 }
 
 fn load_params(args: &DataArgs) -> anyhow::Result<TrainParams> {
-    let text = match SHIPPED.iter().find(|(name, _)| *name == args.params) {
-        Some((_, text)) => (*text).to_string(),
-        None => std::fs::read_to_string(&args.params).with_context(|| {
-            format!(
-                "--params {:?}: no such file, and not a shipped name ({})",
-                args.params,
-                SHIPPED.map(|(n, _)| n).join(", ")
-            )
-        })?,
-    };
-    let mut params =
-        TrainParams::from_toml(&text).with_context(|| format!("--params {}", args.params))?;
+    let mut params = params_named(&args.params)?;
     if let Some(model) = args.model {
         params.model = model;
     }
     Ok(params)
+}
+
+/// Hyper-parameters from a TOML file, or a shipped one by name.
+pub(crate) fn params_named(name: &str) -> anyhow::Result<TrainParams> {
+    let text = match SHIPPED.iter().find(|(shipped, _)| *shipped == name) {
+        Some((_, text)) => (*text).to_string(),
+        None => std::fs::read_to_string(name).with_context(|| {
+            format!(
+                "--params {name:?}: no such file, and not a shipped name ({})",
+                SHIPPED.map(|(n, _)| n).join(", ")
+            )
+        })?,
+    };
+    TrainParams::from_toml(&text).with_context(|| format!("--params {name}"))
 }
 
 /// The model inputs: the feature set's, with the amount first when the set lacks it (the
@@ -209,16 +213,52 @@ pub fn load(
     Ok(data)
 }
 
-pub fn train(args: &TrainArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+/// `fraudwatch train`: features and training on the blocking pool, then the registry: the run
+/// (params, metrics, tags and the bundle; on MLflow a run of the URL's experiment and a version
+/// of its registered model), the bundle read back, `challenger` and, with `--promote`,
+/// `champion`. A run that fails before the registry changes moves no alias.
+pub async fn train(args: TrainArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let params = load_params(&args.data)?;
-    let registry = crate::registry::open(&settings.registry_url)?;
+    let registry = crate::registry::open(&settings.registry_url).await?;
+    let (args, fitted) = tokio::task::spawn_blocking(move || {
+        let fitted = fit(&args, &params)?;
+        anyhow::Ok((args, fitted))
+    })
+    .await??;
+    let bundle = &fitted.bundle;
+    let run_id = registry.log_run(&run_record(&args, &fitted)).await?;
+    let version = bundle.version.clone();
+    // Read back through the loader the scorer uses: hash, models and shapes are checked.
+    registry.get(&version).await?;
+    registry.set_alias(CHALLENGER, &version).await?;
+    if args.promote {
+        registry.set_alias(CHAMPION, &version).await?;
+    }
+    let summary = serde_json::json!({
+        "version": version,
+        "run_id": run_id,
+        "model": bundle.model.name(),
+        "feature_set": bundle.feature_set,
+        "inputs": bundle.features.len(),
+        "data": bundle.data,
+        "metrics": bundle.metrics,
+        "thresholds": bundle.thresholds,
+        "best_iteration": fitted.best_iteration,
+        "champion": args.promote,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Features, training and `--out`: everything before the registry changes.
+fn fit(args: &TrainArgs, params: &TrainParams) -> anyhow::Result<fraudwatch_train::Fitted> {
     let delay = i64::from(args.data.delay_days.unwrap_or(7));
     let train_days = i64::from(args.data.train_days.unwrap_or(7));
     let window = args
         .data
         .train_start
         .map(|d| (day_number(d), day_number(d) + train_days - 1));
-    let data = load(&args.data.transactions, &params, delay, window)?;
+    let data = load(&args.data.transactions, params, delay, window)?;
     let (first, last) = match window {
         Some(w) => w,
         None => {
@@ -241,33 +281,50 @@ pub fn train(args: &TrainArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
         date_of(last)
     );
     let mut progress = Terminal::new();
-    let fitted = fraudwatch_train::fit(&data, &rows, &params, &mut progress)?;
-    let bundle = &fitted.bundle;
-    // Before the registry changes: a run that fails moves no alias.
+    let fitted = fraudwatch_train::fit(&data, &rows, params, &mut progress)?;
     if let Some(out) = &args.out {
-        std::fs::write(out, bundle.to_json()?)
+        std::fs::write(out, fitted.bundle.to_json()?)
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    let version = registry.put(bundle)?;
-    // Read back through the loader the scorer uses: hash, models and shapes are checked.
-    registry.get(&version)?;
-    registry.set_alias(crate::registry::CHALLENGER, &version)?;
-    if args.promote {
-        registry.set_alias(crate::registry::CHAMPION, &version)?;
+    Ok(fitted)
+}
+
+/// The registry's record of this run: the bundle's own (hyper-parameters, training metrics,
+/// data range), plus how `fraudwatch train` was asked to train it.
+fn run_record<'a>(args: &TrainArgs, fitted: &'a fraudwatch_train::Fitted) -> RunRecord<'a> {
+    let mut run = RunRecord::for_bundle(&fitted.bundle);
+    let data = &args.data;
+    run.params.extend([
+        ("run.params".to_string(), data.params.clone()),
+        (
+            "run.delay_days".to_string(),
+            data.delay_days.unwrap_or(7).to_string(),
+        ),
+        (
+            "run.train_days".to_string(),
+            data.train_days.unwrap_or(7).to_string(),
+        ),
+    ]);
+    if let Some(best) = fitted.best_iteration {
+        run.metrics
+            .insert("best_iteration".to_string(), f64::from(best));
     }
-    let summary = serde_json::json!({
-        "version": version,
-        "model": bundle.model.name(),
-        "feature_set": bundle.feature_set,
-        "inputs": bundle.features.len(),
-        "data": bundle.data,
-        "metrics": bundle.metrics,
-        "thresholds": bundle.thresholds,
-        "best_iteration": fitted.best_iteration,
-        "champion": args.promote,
-    });
-    println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok(ExitCode::SUCCESS)
+    run.tags.extend([
+        (
+            "fraudwatch.trigger".to_string(),
+            "fraudwatch train".to_string(),
+        ),
+        (
+            "fraudwatch.transactions".to_string(),
+            data.transactions.display().to_string(),
+        ),
+        ("fraudwatch.promoted".to_string(), args.promote.to_string()),
+        (
+            "fraudwatch.code_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ]);
+    run
 }
 
 pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {

@@ -213,8 +213,8 @@ fn rows_of(table: &Table, features: &[String], path: &Path) -> anyhow::Result<Ve
 }
 
 async fn stream(args: &RunArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let registry = crate::registry::open(&settings.registry_url)?;
-    let bundle = registry.by_alias(CHAMPION)?.with_context(|| {
+    let registry = crate::registry::open(&settings.registry_url).await?;
+    let bundle = registry.by_alias(CHAMPION).await?.with_context(|| {
         format!(
             "the registry {} has no champion to take the reference from: train one with `fraudwatch train --promote`",
             settings.registry_url

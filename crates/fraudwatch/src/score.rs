@@ -1,10 +1,12 @@
 //! `fraudwatch score`: the streaming scorer. Reads `features` in a consumer group, scores each
 //! batch with the registry's champion bundle, publishes `scores` and opens a case for every
 //! review and block decision, until SIGINT or SIGTERM (`fraudwatch-scorer` does the work). When
-//! the registry's `champion` alias moves, the new bundle takes over at the next batch boundary.
+//! the registry's `champion` alias moves (any registry: `file://` or MLflow), the new bundle
+//! takes over at the next batch boundary.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -13,8 +15,7 @@ use fraudwatch_models::Bundle;
 use fraudwatch_scorer::stream::{Counters, StreamConfig};
 use fraudwatch_scorer::{Champion, Policy};
 
-use crate::registry::{CHAMPION, FileRegistry};
-
+use crate::registry::{CHAMPION, Registry};
 use crate::settings::Settings;
 
 #[derive(Debug, Args)]
@@ -58,20 +59,108 @@ impl From<&ScoreArgs> for Fit {
     }
 }
 
-/// The registry's champion, ready to score, when it is not `current`.
-pub(crate) fn next_champion(
-    registry: &FileRegistry,
+/// Follows the registry's `champion` alias for a running scorer: [`ChampionPoller::poll`] is
+/// called every [`RELOAD_EVERY`]; the caller reports whether it took the new champion. Errors
+/// talking to the registry are logged and the next poll tries again: they never stop a scorer.
+#[derive(Debug)]
+pub(crate) struct ChampionPoller {
+    registry: Arc<dyn Registry>,
+    fit: Fit,
+    /// The version scoring now.
+    current: String,
+    /// A version that cannot score here (e.g. trained on another feature set): not fetched
+    /// again until the alias moves.
+    refused: Option<String>,
+}
+
+impl ChampionPoller {
+    pub(crate) fn new(registry: Arc<dyn Registry>, current: &str, fit: Fit) -> ChampionPoller {
+        ChampionPoller {
+            registry,
+            fit,
+            current: current.to_string(),
+            refused: None,
+        }
+    }
+
+    /// The registry's champion, ready to score, when the alias moved to a bundle that fits.
+    pub(crate) async fn poll(&mut self) -> Option<Champion> {
+        match self.next().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(
+                    registry = %self.registry.url(),
+                    error = %format!("{e:#}"),
+                    "cannot read the champion; keeping the current one and trying again in {}s",
+                    RELOAD_EVERY.as_secs()
+                );
+                None
+            }
+        }
+    }
+
+    async fn next(&mut self) -> anyhow::Result<Option<Champion>> {
+        let Some(version) = self.registry.aliases().await?.remove(CHAMPION) else {
+            return Ok(None);
+        };
+        if version == self.current || self.refused.as_ref() == Some(&version) {
+            return Ok(None);
+        }
+        let bundle = self.registry.get(&version).await?;
+        // Building the scorer is CPU work: off the async threads the stream runs on.
+        let fit = self.fit;
+        match tokio::task::spawn_blocking(move || champion_of(&bundle, fit)).await? {
+            Ok(next) => Ok(Some(next)),
+            Err(e) => {
+                self.refuse(&version, &e);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The caller scores with `version` now.
+    pub(crate) fn took(&mut self, version: &str) {
+        tracing::info!(from = %self.current, to = %version, "new champion loaded");
+        self.current = version.to_string();
+        self.refused = None;
+    }
+
+    /// `version` cannot score here: keep the current champion until the alias moves again.
+    pub(crate) fn refuse(&mut self, version: &str, why: &anyhow::Error) {
+        tracing::warn!(
+            champion = %version,
+            error = %format!("{why:#}"),
+            "the new champion cannot score here; keeping {} until the alias moves",
+            self.current
+        );
+        self.refused = Some(version.to_string());
+    }
+}
+
+/// Polls the registry every [`RELOAD_EVERY`] in a task of its own and hands each new champion
+/// over the returned channel, for the stream's synchronous `reload` to take without waiting
+/// (`try_iter`, the newest if several came) between batches. The task ends when the receiver is dropped (at its next hand-over) or when
+/// the handle is aborted.
+fn watch_champion(
+    registry: Arc<dyn Registry>,
     current: &str,
     fit: Fit,
-) -> anyhow::Result<Option<(String, Champion)>> {
-    let Some(version) = registry.aliases()?.get(CHAMPION).cloned() else {
-        return Ok(None);
-    };
-    if version == current {
-        return Ok(None);
-    }
-    let bundle = registry.get(&version)?;
-    Ok(Some((version, champion_of(&bundle, fit)?)))
+) -> (mpsc::Receiver<Champion>, tokio::task::JoinHandle<()>) {
+    let (handover, taken) = mpsc::channel();
+    let mut poller = ChampionPoller::new(registry, current, fit);
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RELOAD_EVERY).await;
+            if let Some(next) = poller.poll().await {
+                let version = next.version().to_string();
+                if handover.send(next).is_err() {
+                    return; // the scorer stopped
+                }
+                poller.took(&version);
+            }
+        }
+    });
+    (taken, task)
 }
 
 /// A bundle checked against the feature set, with the policy's anomaly rule.
@@ -98,8 +187,8 @@ pub(crate) fn check_anomaly_review(a: Option<f64>) -> anyhow::Result<()> {
 
 pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     check_anomaly_review(args.anomaly_review)?;
-    let registry = crate::registry::open(&settings.registry_url)?;
-    let bundle = registry.by_alias(CHAMPION)?.with_context(|| {
+    let registry = crate::registry::open(&settings.registry_url).await?;
+    let bundle = registry.by_alias(CHAMPION).await?.with_context(|| {
         format!(
             "the registry {} has no champion: train one with `fraudwatch train --promote`",
             settings.registry_url
@@ -126,27 +215,11 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
     crate::metrics::serve(settings)?;
     let counters = Counters::default();
     tracing::info!(bundle = %bundle.version, review = policy.review, block = policy.block, "scoring");
-    let mut current = bundle.version.clone();
-    let mut checked = Instant::now();
-    // Every few seconds, between batches: has the champion alias moved?
-    let mut reload = || {
-        if checked.elapsed() < RELOAD_EVERY {
-            return None;
-        }
-        checked = Instant::now();
-        match next_champion(&registry, &current, args.into()) {
-            Ok(Some((version, next))) => {
-                current = version;
-                Some(next)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "keeping the current champion");
-                None
-            }
-        }
-    };
-    fraudwatch_scorer::stream::run(
+    // A task polls the registry; between batches the stream takes the newest champion it
+    // fetched, without waiting on the registry.
+    let (champions, watcher) = watch_champion(registry, &bundle.version, args.into());
+    let mut reload = move || champions.try_iter().last();
+    let scored = fraudwatch_scorer::stream::run(
         &*bus,
         &*store,
         &mut champion,
@@ -155,7 +228,9 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
         &counters,
         crate::process::shutdown_signal(),
     )
-    .await?;
+    .await;
+    watcher.abort();
+    scored?;
     println!("{counters:?}");
     Ok(ExitCode::SUCCESS)
 }

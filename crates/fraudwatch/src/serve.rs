@@ -2,7 +2,7 @@
 //! store. With a champion in the registry it also scores single transactions (`POST /v1/score`):
 //! a live scorer keeps its own copy of the processor's per-partition state by following the
 //! `transactions` and `labels` topics (see `fraudwatch_scorer::live`), and takes a new champion
-//! when the registry's alias moves. On first start, when the store holds no API key, it creates
+//! when the registry's alias moves (any registry: `file://` or MLflow). On first start, when the store holds no API key, it creates
 //! an `admin` key and prints its secret once.
 
 use std::net::SocketAddr;
@@ -18,8 +18,8 @@ use fraudwatch_core::{Role, Score, Transaction};
 use fraudwatch_scorer::live::{self, FollowConfig, FollowStatus, LiveConfig, LiveScorer};
 use fraudwatch_store::CaseStore;
 
-use crate::registry::{CHAMPION, FileRegistry};
-use crate::score::{Fit, RELOAD_EVERY, champion_of, check_anomaly_review, next_champion};
+use crate::registry::{CHAMPION, Registry};
+use crate::score::{ChampionPoller, Fit, RELOAD_EVERY, champion_of, check_anomaly_review};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Args)]
@@ -87,7 +87,8 @@ pub async fn run(args: &ServeArgs, settings: &Settings) -> anyhow::Result<ExitCo
     let live = if args.no_scoring {
         None
     } else {
-        LiveScoring::start(bus, &settings.registry_url, settings.partitions, args).await?
+        let registry = crate::registry::open(&settings.registry_url).await?;
+        LiveScoring::start(bus, registry, settings.partitions, args).await?
     };
     let mut state = ApiState::new(store);
     if let Some(live) = &live {
@@ -137,13 +138,12 @@ impl LiveScoring {
     /// champion yet.
     pub(crate) async fn start(
         bus: Arc<dyn Bus>,
-        registry_url: &str,
+        registry: Arc<dyn Registry>,
         partitions: i32,
         args: &ServeArgs,
     ) -> anyhow::Result<Option<Arc<LiveScoring>>> {
-        let registry = crate::registry::open(registry_url)?;
-        let Some(bundle) = registry.by_alias(CHAMPION)? else {
-            tracing::warn!(registry = %registry_url, "no champion: POST /v1/score answers 503 until a restart after `fraudwatch train --promote`");
+        let Some(bundle) = registry.by_alias(CHAMPION).await? else {
+            tracing::warn!(registry = %registry.url(), "no champion: POST /v1/score answers 503 until a restart after `fraudwatch train --promote`");
             return Ok(None);
         };
         let champion = champion_of(&bundle, args.fit())?;
@@ -173,9 +173,7 @@ impl LiveScoring {
         });
         tokio::spawn(reload(
             live.clone(),
-            registry,
-            bundle.version.clone(),
-            args.fit(),
+            ChampionPoller::new(registry, &bundle.version, args.fit()),
         ));
         tracing::info!(bundle = %bundle.version, "scoring single transactions");
         Ok(Some(Arc::new(LiveScoring { live, status })))
@@ -183,31 +181,20 @@ impl LiveScoring {
 }
 
 /// Every few seconds: has the champion alias moved? Then the live scorer takes the new bundle.
-async fn reload(
-    live: Arc<Mutex<LiveScorer>>,
-    registry: FileRegistry,
-    mut current: String,
-    fit: Fit,
-) {
+/// Registry errors are logged by the poller and retried at the next tick.
+async fn reload(live: Arc<Mutex<LiveScorer>>, mut poller: ChampionPoller) {
     loop {
         tokio::time::sleep(RELOAD_EVERY).await;
-        match next_champion(&registry, &current, fit) {
-            Ok(Some((version, next))) => {
-                let swapped = live::lock(&live)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|mut l| Ok(l.set_champion(next)?));
-                match swapped {
-                    Ok(()) => {
-                        tracing::info!(from = %current, to = %version, "new champion");
-                        current = version;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), "keeping the current champion")
-                    }
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "keeping the current champion"),
+        let Some(next) = poller.poll().await else {
+            continue;
+        };
+        let version = next.version().to_string();
+        let swapped = live::lock(&live)
+            .map_err(anyhow::Error::from)
+            .and_then(|mut l| Ok(l.set_champion(next)?));
+        match swapped {
+            Ok(()) => poller.took(&version),
+            Err(e) => poller.refuse(&version, &e),
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct Settings {
     /// Drift monitoring: windows, thresholds, alerts (`fraudwatch monitor`).
     #[serde(default)]
     pub monitor: fraudwatch_monitor::MonitorConfig,
+    /// Retraining: the split, validation and the promotion rule (`fraudwatch retrain`).
+    #[serde(default)]
+    pub retrain: fraudwatch_retrain::RetrainConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +93,9 @@ impl Settings {
         );
         if let Err(e) = settings.monitor.check() {
             anyhow::bail!("invalid configuration: monitor: {e}");
+        }
+        if let Err(e) = settings.retrain.check() {
+            anyhow::bail!("invalid configuration: {e}");
         }
         Ok(settings)
     }

@@ -10,12 +10,60 @@ use common::{fraudwatch, text};
 use std::process::Command;
 
 #[test]
-fn stubbed_stages_fail_and_say_so() {
+fn retrain_refuses_garbage_and_an_empty_extract_stops_at_validate() {
     let dir = tempfile::tempdir().unwrap();
-    let o = fraudwatch(&["retrain"], dir.path());
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[retrain]\nmin_label_rate = 2\n",
+    )
+    .unwrap();
+    for (args, code, needle) in [
+        (
+            &["retrain"][..],
+            1,
+            "--once, --schedule CRON, or --task TASK --run-id ID",
+        ),
+        (&["retrain", "--schedule", "61 * * * *"], 2, "minute \"61\""),
+        (&["retrain", "--schedule", "@daily"], 2, "expected 5 fields"),
+        (
+            &["retrain", "--task", "deploy", "--run-id", "r"],
+            2,
+            "unknown task \"deploy\"",
+        ),
+        (&["retrain", "--task", "train"], 2, "--run-id"),
+        (
+            &["retrain", "--once", "--run-id", "../etc"],
+            2,
+            "is not a run id",
+        ),
+        (
+            &["retrain", "--once", "--schedule", "0 3 * * 1"],
+            2,
+            "--schedule",
+        ),
+        (&["retrain", "--on-drift"], 2, "--schedule"),
+        (
+            &["retrain", "--once", "--params", "nope.toml"],
+            1,
+            "--params \"nope.toml\"",
+        ),
+        (
+            &["--config", "bad.toml", "retrain", "--once"],
+            2,
+            "min_label_rate = 2",
+        ),
+    ] {
+        let o = fraudwatch(args, dir.path());
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+    // Nothing on the topics, nothing in the store: the run stops at validate, with the reason.
+    let o = fraudwatch(&["retrain", "--once", "--run-id", "empty"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("fraudwatch retrain: not implemented yet"),
+        text(&o).contains(
+            "retrain run empty stopped at validate: the extract holds no labelled transactions; the champion is unchanged"
+        ),
         "{}",
         text(&o)
     );
@@ -95,7 +143,6 @@ fn demo_runs_the_embedded_pipeline_and_is_honest() {
     // The monitor followed the same topics (too few vectors here for a window of 20,000).
     number_after("monitor:  ");
     assert!(out.contains("/v1/drift/report"), "{out}");
-    assert!(out.contains("not implemented yet: retrain"), "{out}");
     let aliases = std::fs::read_to_string(dir.path().join("registry/aliases.json")).unwrap();
     assert!(aliases.contains("champion"), "{aliases}");
     assert!(

@@ -726,7 +726,7 @@ fn bad_flags_and_inputs_are_named_never_a_panic() {
         ),
         (
             train(&[("--registry", &format!("file://{}", p("corrupt").display()))]),
-            vec!["aliases.json", "is not a JSON object of aliases"],
+            vec!["aliases.json", "not a JSON object of aliases"],
         ),
         // A run that fails moves no alias (checked below).
         (

@@ -255,3 +255,93 @@ fn report_renders_a_comparison_or_says_there_is_none_yet() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("has no champion"), "{}", text(&o));
 }
+
+#[test]
+fn the_stream_takes_a_reference_file_naming_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = fraudwatch(
+        &[
+            "generate",
+            "--profile",
+            "handbook",
+            "--days",
+            "20",
+            "--customers",
+            "300",
+            "--out",
+            "tx.csv",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = fraudwatch(
+        &[
+            "--registry",
+            "file://reg",
+            "train",
+            "--transactions",
+            "tx.csv",
+            "--promote",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let version = summary["version"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
+    let bundle: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join(format!("reg/bundles/{version}.json"))).unwrap(),
+    )
+    .unwrap();
+    let features: Vec<&str> = bundle["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let write = |name: &str, columns: &[&str], cell: &str| {
+        let mut s = columns.join(",") + "\n";
+        for _ in 0..50 {
+            s += &vec![cell; columns.len()].join(",");
+            s += "\n";
+        }
+        std::fs::write(d.join(name), s).unwrap();
+    };
+    write("full.csv", &features, "1");
+    write("short.csv", &features[1..], "1");
+    write("text.csv", &features, "x");
+    let monitor = |reference: &str| {
+        fraudwatch(
+            &[
+                "--registry",
+                "file://reg",
+                "--store",
+                "sqlite://m.db",
+                "monitor",
+            ]
+            .into_iter()
+            .chain(["--reference", reference, "--duration", "1s"])
+            .collect::<Vec<_>>(),
+            d,
+        )
+    };
+    let o = monitor("full.csv");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("monitored 0 vectors"), "{}", text(&o));
+    let o = monitor("short.csv");
+    assert!(
+        text(&o).contains(&format!(
+            "the champion's feature {:?} is missing from the reference",
+            features[0]
+        )),
+        "{}",
+        text(&o)
+    );
+    let o = monitor("text.csv");
+    assert!(text(&o).contains("is not numeric"), "{}", text(&o));
+    let o = monitor("nowhere.csv");
+    assert!(text(&o).contains("cannot open nowhere.csv"), "{}", text(&o));
+}

@@ -465,7 +465,7 @@ fn a_moved_risk_score_raises_prediction_drift_and_labels_judge_performance() {
         .map(|_| (0..4).map(|_| rng.normal()).collect())
         .collect();
     // Frauds (one in 20) between 0.45 and 0.5, the rest below: what the stream starts with.
-    let mut risk_of = |fraud: bool, rng: &mut Rng| {
+    let risk_of = |fraud: bool, rng: &mut Rng| {
         if fraud {
             0.45 + 0.05 * rng.uniform()
         } else {

@@ -183,7 +183,7 @@ impl Workflow<'_> {
             .map_err(|e| format!("reading the topics: {e}"))?;
         let (mut quiet, mut seen, mut skipped) = (0, false, 0u64);
         // Drained: a few empty polls once messages came, more while the group is joining.
-        while quiet < if seen { 3 } else { 15 } {
+        while quiet < if seen { 3 } else { 8 } {
             let batch = consumer
                 .poll(10_000, Duration::from_secs(1))
                 .await

@@ -46,15 +46,15 @@ pub(super) async fn run(args: &BenchArgs) -> anyhow::Result<String> {
         crate::demo::train_champion(&history, 28, CUSTOMERS as u32, 43)
     })
     .await??;
-    let registry = crate::registry::open(&registry_url)?;
-    registry.put(&bundle)?;
-    registry.set_alias(CHAMPION, &bundle.version)?;
+    let registry = crate::registry::open(&registry_url).await?;
+    registry.put(&bundle).await?;
+    registry.set_alias(CHAMPION, &bundle.version).await?;
 
     let bus = fraudwatch_bus::open("memory://")?;
     let store =
         fraudwatch_store::open(&format!("sqlite://{}", dir.0.join("cases.db").display())).await?;
     let serve_args = ServeArgs::embedded("127.0.0.1:0".parse()?, "bench");
-    let live = LiveScoring::start(bus, &registry_url, 1, &serve_args)
+    let live = LiveScoring::start(bus, registry, 1, &serve_args)
         .await?
         .context("the champion was just registered")?;
     let (_, key) = fraudwatch_api::create_key(&*store, "bench", Role::Analyst)

@@ -58,11 +58,16 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    let registry = crate::registry::open(&settings.registry_url).await?;
     let started = Instant::now();
     let bundle = {
-        let (settings, args) = (settings.clone(), args.clone());
-        tokio::task::spawn_blocking(move || train_on_history(&settings, &args)).await??
+        let args = args.clone();
+        tokio::task::spawn_blocking(move || train_on_history(&args)).await??
     };
+    registry.put(&bundle).await?;
+    registry
+        .set_alias(crate::registry::CHAMPION, &bundle.version)
+        .await?;
     let trained = started.elapsed();
     let mut champion = Champion::new(&bundle)?;
 
@@ -73,7 +78,7 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
         lateness_secs: (u64::from(args.days) + 1).min(30) * 86_400,
         ..ServeArgs::embedded(args.listen, "demo")
     };
-    let live = LiveScoring::start(bus.clone(), &settings.registry_url, 1, &serve_args)
+    let live = LiveScoring::start(bus.clone(), registry, 1, &serve_args)
         .await?
         .context("the demo's champion is in the registry")?;
     let mut state = ApiState::new(store.clone()).with_scoring(live);
@@ -307,22 +312,18 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<()> {
             ))
             .unwrap_or_default()
     );
-    println!("  not implemented yet: retrain");
     Ok(())
 }
 
-/// Generates the history world, computes its features and trains the champion on it.
-fn train_on_history(settings: &Settings, args: &DemoArgs) -> anyhow::Result<Bundle> {
-    let bundle = train_champion(
+/// Generates the history world, computes its features and trains the champion on it (the
+/// caller registers it).
+fn train_on_history(args: &DemoArgs) -> anyhow::Result<Bundle> {
+    train_champion(
         std::path::Path::new("history.csv"),
         args.history_days,
         args.customers,
         args.seed.wrapping_add(1),
-    )?;
-    let registry = crate::registry::open(&settings.registry_url)?;
-    registry.put(&bundle)?;
-    registry.set_alias(crate::registry::CHAMPION, &bundle.version)?;
-    Ok(bundle)
+    )
 }
 
 /// A bundle trained on `days` of the default world (`customers`, `seed`), written to `path` in

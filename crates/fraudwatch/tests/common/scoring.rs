@@ -135,6 +135,41 @@ impl Scorer {
         log: &str,
         batch: usize,
     ) -> Scorer {
+        let registry = format!("file://{}", dir.join("reg").display());
+        let flags = ["--registry", &registry, "--log", "warn"];
+        Scorer::spawn(dir, &flags, url, store, prefix, log, batch)
+    }
+
+    /// Like [`Scorer::start`], on the registry at `registry` (any URL), also logging each
+    /// champion swap (`new champion ... to=<version>`).
+    pub fn start_on(
+        dir: &Path,
+        registry: &str,
+        url: &str,
+        store: &str,
+        prefix: &str,
+        log: &str,
+        batch: usize,
+    ) -> Scorer {
+        let flags = [
+            "--registry",
+            registry,
+            "--log",
+            "warn,fraudwatch_scorer::stream=info",
+        ];
+        Scorer::spawn(dir, &flags, url, store, prefix, log, batch)
+    }
+
+    /// `fraudwatch <flags> score ...` in `dir`.
+    fn spawn(
+        dir: &Path,
+        flags: &[&str],
+        url: &str,
+        store: &str,
+        prefix: &str,
+        log: &str,
+        batch: usize,
+    ) -> Scorer {
         let log = dir.join(log);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fraudwatch"));
         for (key, _) in std::env::vars_os() {
@@ -142,12 +177,12 @@ impl Scorer {
                 cmd.env_remove(key);
             }
         }
-        let registry = format!("file://{}", dir.join("reg").display());
         let partitions = PARTITIONS.to_string();
         let batch = batch.to_string();
         let child = cmd
-            .args(["--bus", url, "--store", store, "--registry", &registry])
-            .args(["--partitions", &partitions, "--log", "warn", "score"])
+            .args(["--bus", url, "--store", store])
+            .args(flags)
+            .args(["--partitions", &partitions, "score"])
             .args([
                 "--topic-prefix",
                 prefix,
@@ -299,8 +334,14 @@ pub fn train(dir: &Path, params: &str) {
 /// Like [`train`], with more flags for `fraudwatch train` (e.g. the training days).
 pub fn train_with(dir: &Path, params: &str, extra: &[&str]) {
     let registry = format!("file://{}", dir.join("reg").display());
+    train_on(dir, &registry, params, extra);
+}
+
+/// Like [`train_with`], into the registry at `registry` (any URL); returns the summary
+/// `fraudwatch train` prints.
+pub fn train_on(dir: &Path, registry: &str, params: &str, extra: &[&str]) -> serde_json::Value {
     let o = fraudwatch(
-        &["--registry", &registry, "train", "--transactions", "tx.csv"]
+        &["--registry", registry, "train", "--transactions", "tx.csv"]
             .into_iter()
             .chain(["--params", params, "--promote"])
             .chain(extra.iter().copied())
@@ -308,6 +349,7 @@ pub fn train_with(dir: &Path, params: &str, extra: &[&str]) {
         dir,
     );
     assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
 }
 
 /// The features and scores topics (and their dead-letter topics) under `prefix`; their names.
