@@ -149,35 +149,44 @@ async fn scheduled(
         })?;
         tracing::info!(next = %time::format(&next), %schedule, "next scheduled run");
         let wait = (next - time::now()).to_std().unwrap_or_default();
-        let id = tokio::select! {
+        let ids = tokio::select! {
             () = &mut stop => return Ok(ExitCode::SUCCESS),
-            () = tokio::time::sleep(wait) => format!("retrain-{}", next.format("%Y%m%dT%H%MZ")),
-            id = drifted(drift.as_mut()) => id?,
+            () = tokio::time::sleep(wait) => vec![format!("retrain-{}", next.format("%Y%m%dT%H%MZ"))],
+            ids = drifted(drift.as_mut()) => ids?,
         };
-        let outcome = flow.run(&id, None).await?;
-        report(&id, &outcome);
+        for id in ids {
+            let outcome = flow.run(&id, None).await?;
+            report(&id, &outcome);
+        }
     }
 }
 
-/// The run id of the next drift event that should start a run (never resolves without a
-/// consumer).
+/// Run ids for the drift events of the next batch that should start a run: open data or
+/// performance events, each once (never resolves without a consumer).
 async fn drifted(
     consumer: Option<&mut Box<dyn fraudwatch_bus::Consumer>>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Vec<String>> {
     let Some(consumer) = consumer else {
         return std::future::pending().await;
     };
     loop {
+        let mut ids: Vec<String> = Vec::new();
         for m in consumer.poll(100, Duration::from_secs(1)).await? {
             match decode::<DriftEvent>(&m.payload) {
                 Ok(e) if e.is_open() && e.kind != DriftKind::Prediction => {
-                    consumer.commit().await?;
-                    return Ok(format!("drift-{}", e.id));
+                    let id = format!("drift-{}", e.id);
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "undecodable drift alert skipped"),
             }
         }
+        // Committed once the batch is read: a run's own record makes it idempotent.
         consumer.commit().await?;
+        if !ids.is_empty() {
+            return Ok(ids);
+        }
     }
 }
