@@ -282,3 +282,37 @@ fn score_without_a_champion_says_how_to_get_one() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("--anomaly-review 7"), "{}", text(&o));
 }
+
+#[test]
+fn the_airflow_dag_runs_every_retrain_task_in_order() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/airflow/fraudwatch_retrain.py"
+    );
+    let dag = std::fs::read_to_string(path).unwrap();
+    let tasks = [
+        "extract", "validate", "train", "evaluate", "compare", "register", "promote",
+    ];
+    let listed = format!("TASKS = [{}]", tasks.map(|t| format!("\"{t}\"")).join(", "));
+    assert!(dag.contains(&listed), "{listed} in {path}");
+    assert!(dag.contains("retrain --task {task}"), "{path}");
+    // Valid Python (Airflow itself is not installed here).
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import ast, sys; ast.parse(open(sys.argv[1]).read())",
+            path,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // Each task name is one the binary takes.
+    let dir = tempfile::tempdir().unwrap();
+    for task in tasks {
+        let o = fraudwatch(
+            &["retrain", "--task", task, "--run-id", "r", "--help"],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{task}: {}", text(&o));
+    }
+}
