@@ -123,30 +123,19 @@ async fn after_drift_a_retrained_challenger_beats_the_champion_and_is_promoted()
 
     let (store, _, _) = fresh_database("retrain").await;
     std::fs::write(d.join("retrain.toml"), RETRAIN_TOML).unwrap();
-    let o = fraudwatch(
-        &[
-            "--bus",
-            &url,
-            "--store",
-            &store,
-            "--registry",
-            "file://reg",
-            "--partitions",
-            "3",
-        ]
-        .into_iter()
-        .chain([
-            "--config",
-            "retrain.toml",
-            "retrain",
-            "--once",
-            "--run-id",
-            "after-drift",
-        ])
-        .chain(["--topic-prefix", &prefix, "--params", &params])
-        .collect::<Vec<_>>(),
-        d,
-    );
+    let global = ["--bus", &url, "--store", &store, "--registry", "file://reg"];
+    let retrain_once = || {
+        let run = ["retrain", "--once", "--run-id", "after-drift"];
+        let more = ["--topic-prefix", &prefix, "--params", &params];
+        let args: Vec<&str> = global
+            .into_iter()
+            .chain(["--partitions", "3", "--config", "retrain.toml"])
+            .chain(run)
+            .chain(more)
+            .collect();
+        fraudwatch(&args, d)
+    };
+    let o = retrain_once();
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let tasks = &summary["tasks"];
@@ -171,30 +160,7 @@ async fn after_drift_a_retrained_challenger_beats_the_champion_and_is_promoted()
     assert!(aliases.contains(promoted), "{aliases}");
 
     // The same run again: every task already done, nothing moves.
-    let o = fraudwatch(
-        &[
-            "--bus",
-            &url,
-            "--store",
-            &store,
-            "--registry",
-            "file://reg",
-            "--partitions",
-            "3",
-        ]
-        .into_iter()
-        .chain([
-            "--config",
-            "retrain.toml",
-            "retrain",
-            "--once",
-            "--run-id",
-            "after-drift",
-        ])
-        .chain(["--topic-prefix", &prefix, "--params", &params])
-        .collect::<Vec<_>>(),
-        d,
-    );
+    let o = retrain_once();
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         std::fs::read_to_string(d.join("reg/aliases.json")).unwrap(),

@@ -18,23 +18,18 @@
 //! pushed into a fresh monitor in the batches the bus gave (`push_features`, `push_score`,
 //! `advance` a batch): the statistics alone. The gap to `seconds` is decoding, the bus, publishing.
 
-use std::convert::Infallible;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use fraudwatch_bus::TopicSpec;
-use fraudwatch_core::engine::{EngineConfig, FeatureSet};
 use fraudwatch_core::{FeatureVector, Id, Score, time, wire};
+use fraudwatch_generator::BusSink;
 use fraudwatch_generator::run::Control;
-use fraudwatch_generator::{BusSink, Config, Profile, Tx, World};
 use fraudwatch_models::Bundle;
 use fraudwatch_monitor::MonitorConfig;
 use fraudwatch_monitor::stream::{Counters, Inputs, StreamConfig};
-use fraudwatch_processor::{ProcessorConfig, Topics};
 use fraudwatch_scorer::Champion;
-use fraudwatch_scorer::stream::StreamConfig as ScorerConfig;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -171,44 +166,8 @@ async fn fill(rig: &Rig, bundle: &Bundle, prefix: &str, n: u64) -> anyhow::Resul
     let champions = (0..rig.scorers)
         .map(|_| Champion::new(bundle))
         .collect::<Result<Vec<_>, _>>()?;
-    let processor = ProcessorConfig {
-        engine: EngineConfig::new(FeatureSet::Risk),
-        topics: Topics::with_prefix(prefix),
-        group: format!("{prefix}process"),
-        transactional_id: format!("{prefix}process-1"),
-        max_batch: MAX_BATCH,
-        poll_wait: Duration::from_millis(100),
-    };
-    let mut scorer = ScorerConfig::with_prefix(prefix, &format!("{prefix}score"));
-    scorer.group = format!("{prefix}score");
-    scorer.max_batch = MAX_BATCH;
-    scorer.poll_wait = Duration::from_millis(100);
-    let topics = &processor.topics;
-    let specs: Vec<TopicSpec> = [
-        (&topics.transactions, rig.partitions.0),
-        (&topics.labels, rig.partitions.0),
-        (&topics.features, rig.partitions.1),
-        (&scorer.scores, rig.partitions.1),
-    ]
-    .into_iter()
-    .flat_map(|(topic, partitions)| TopicSpec::with_dlq(topic, partitions))
-    .collect();
-    rig.bus
-        .create_topics(&specs)
-        .await
-        .context("creating the bench topics")?;
-    let mut world = Config::new(Profile::Default);
-    world.customers = CUSTOMERS;
-    world.seed = SEED;
-    // Ids no earlier run used (a PostgreSQL store outlives the run and is idempotent on them).
-    let offset = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs()
-        * 1_000_000_000;
-    let mut source = World::new(world)?.map(move |mut tx: Tx| {
-        tx.id += offset;
-        Ok::<_, Infallible>(tx)
-    });
+    let (processor, scorer) = pipeline::stage_configs(rig, prefix).await?;
+    let mut source = pipeline::world()?;
     let mut sink = BusSink::new(rig.bus.clone(), prefix, MAX_BATCH);
     let (mut backlog, ctl) = (pipeline::next(&mut source, n), Control::default());
     fraudwatch_generator::run::to_bus(&mut backlog, &mut sink, ctl, &mut |_| {}).await?;

@@ -65,45 +65,8 @@ pub(super) async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result
         .map(|_| Champion::new(&bundle))
         .collect::<Result<Vec<_>, _>>()?;
     let prefix = super::unique_prefix()?;
-    let processor = ProcessorConfig {
-        engine: EngineConfig::new(FeatureSet::Risk),
-        topics: Topics::with_prefix(&prefix),
-        group: format!("{prefix}process"),
-        transactional_id: format!("{prefix}process-1"),
-        max_batch: MAX_BATCH,
-        poll_wait: Duration::from_millis(100),
-    };
-    let mut scorer = StreamConfig::with_prefix(&prefix, &format!("{prefix}score"));
-    scorer.group = format!("{prefix}score");
-    scorer.max_batch = MAX_BATCH;
-    scorer.poll_wait = Duration::from_millis(100);
-    let topics = &processor.topics;
-    let specs: Vec<TopicSpec> = [
-        (&topics.transactions, rig.partitions.0),
-        (&topics.labels, rig.partitions.0),
-        (&topics.features, rig.partitions.1),
-        (&scorer.scores, rig.partitions.1),
-    ]
-    .into_iter()
-    .flat_map(|(topic, partitions)| TopicSpec::with_dlq(topic, partitions))
-    .collect();
-    rig.bus
-        .create_topics(&specs)
-        .await
-        .context("creating the bench topics")?;
-
-    let mut world = Config::new(Profile::Default);
-    world.customers = CUSTOMERS;
-    world.seed = SEED;
-    // Ids no earlier run used: seconds since the epoch × 10⁹ leaves room for 10⁹ per run.
-    let offset = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs()
-        * 1_000_000_000;
-    let mut source = World::new(world)?.map(move |mut tx: Tx| {
-        tx.id += offset;
-        Ok::<_, Infallible>(tx)
-    });
+    let (processor, scorer) = stage_configs(&rig, &prefix).await?;
+    let mut source = world()?;
     let mut sink = BusSink::new(rig.bus.clone(), &prefix, MAX_BATCH);
     // Open loop: nothing is measured until the warm-up is through.
     let probe = Arc::new(Probe::new(if args.rate.is_some() {
@@ -213,6 +176,56 @@ struct Report {
 struct Latencies {
     score_published: Summary,
     case_committed: Summary,
+}
+
+/// The processor's and the scorers' settings under `prefix`, their topics created.
+pub(super) async fn stage_configs(
+    rig: &Rig,
+    prefix: &str,
+) -> anyhow::Result<(ProcessorConfig, StreamConfig)> {
+    let processor = ProcessorConfig {
+        engine: EngineConfig::new(FeatureSet::Risk),
+        topics: Topics::with_prefix(prefix),
+        group: format!("{prefix}process"),
+        transactional_id: format!("{prefix}process-1"),
+        max_batch: MAX_BATCH,
+        poll_wait: Duration::from_millis(100),
+    };
+    let mut scorer = StreamConfig::with_prefix(prefix, &format!("{prefix}score"));
+    scorer.group = format!("{prefix}score");
+    scorer.max_batch = MAX_BATCH;
+    scorer.poll_wait = Duration::from_millis(100);
+    let topics = &processor.topics;
+    let specs: Vec<TopicSpec> = [
+        (&topics.transactions, rig.partitions.0),
+        (&topics.labels, rig.partitions.0),
+        (&topics.features, rig.partitions.1),
+        (&scorer.scores, rig.partitions.1),
+    ]
+    .into_iter()
+    .flat_map(|(topic, partitions)| TopicSpec::with_dlq(topic, partitions))
+    .collect();
+    rig.bus
+        .create_topics(&specs)
+        .await
+        .context("creating the bench topics")?;
+    Ok((processor, scorer))
+}
+
+/// The demo's world, its transaction ids offset by the run: seconds since the epoch × 10⁹ leaves
+/// room for 10⁹ per run (a PostgreSQL store outlives the run and is idempotent on ids).
+pub(super) fn world() -> anyhow::Result<impl Iterator<Item = Result<Tx, Infallible>>> {
+    let mut world = Config::new(Profile::Default);
+    world.customers = CUSTOMERS;
+    world.seed = SEED;
+    let offset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        * 1_000_000_000;
+    Ok(World::new(world)?.map(move |mut tx: Tx| {
+        tx.id += offset;
+        Ok::<_, Infallible>(tx)
+    }))
 }
 
 /// The next `n` transactions of `source`, without labels.
