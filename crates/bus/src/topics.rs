@@ -5,6 +5,8 @@ pub const FEATURES: &str = "features";
 pub const SCORES: &str = "scores";
 pub const LABELS: &str = "labels";
 pub const DRIFT_ALERTS: &str = "drift-alerts";
+/// Scores of the `challenger` bundle in shadow: recorded, never acted on.
+pub const SHADOW_SCORES: &str = "scores.shadow";
 
 /// Every pipeline topic; each also has a dead-letter topic, see [`dlq_topic`].
 pub const PIPELINE: [&str; 5] = [TRANSACTIONS, FEATURES, SCORES, LABELS, DRIFT_ALERTS];

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use fraudwatch_bus::TopicSpec;
-use fraudwatch_bus::topics::{DRIFT_ALERTS, FEATURES, LABELS};
+use fraudwatch_bus::topics::{DRIFT_ALERTS, FEATURES, LABELS, SCORES, SHADOW_SCORES};
 use fraudwatch_core::{DriftEvent, DriftKind, decode, time};
 use fraudwatch_retrain::cron::Schedule;
 use fraudwatch_retrain::{Outcome, Task, Workflow};
@@ -75,7 +75,7 @@ pub async fn run(args: &RetrainArgs, settings: &Settings) -> anyhow::Result<Exit
         .check()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     let bus = fraudwatch_bus::open(&settings.bus_url)?;
-    let topics: Vec<TopicSpec> = [FEATURES, LABELS, DRIFT_ALERTS]
+    let topics: Vec<TopicSpec> = [FEATURES, LABELS, SCORES, SHADOW_SCORES, DRIFT_ALERTS]
         .into_iter()
         .flat_map(|t| {
             TopicSpec::with_dlq(&format!("{}{t}", args.topic_prefix), settings.partitions)
@@ -92,6 +92,8 @@ pub async fn run(args: &RetrainArgs, settings: &Settings) -> anyhow::Result<Exit
         params: crate::modelling::params_named(&args.params)?,
         features_topic: format!("{}{FEATURES}", args.topic_prefix),
         labels_topic: format!("{}{LABELS}", args.topic_prefix),
+        scores_topic: format!("{}{SCORES}", args.topic_prefix),
+        shadow_topic: format!("{}{SHADOW_SCORES}", args.topic_prefix),
         dir: args.dir.clone(),
     };
     if let Some(schedule) = &args.schedule {

@@ -15,13 +15,14 @@ use fraudwatch_models::Bundle;
 use fraudwatch_scorer::stream::{Counters, StreamConfig};
 use fraudwatch_scorer::{Champion, Policy};
 
-use crate::registry::{CHAMPION, Registry};
+use crate::registry::{CHALLENGER, CHAMPION, Registry};
 use crate::settings::Settings;
+use fraudwatch_bus::topics::SHADOW_SCORES;
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
     /// Consumer group; scorers of one group share the partitions.
-    #[arg(long, value_name = "NAME", default_value = "fraudwatch-score")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_GROUP)]
     pub group: String,
     /// This process's stable name in the group (default: the process id).
     #[arg(long, value_name = "NAME")]
@@ -38,7 +39,15 @@ pub struct ScoreArgs {
     /// Also review any transaction whose anomaly score (Isolation Forest) reaches this.
     #[arg(long, value_name = "SCORE")]
     pub anomaly_review: Option<f64>,
+    /// Shadow scoring: score with the registry's `challenger` (following that alias), publish to
+    /// `scores.shadow`, open no cases; `retrain` reports its live record beside the champion's.
+    /// The group defaults to `fraudwatch-shadow`.
+    #[arg(long)]
+    pub shadow: bool,
 }
+
+/// The default consumer group of `fraudwatch score`.
+const DEFAULT_GROUP: &str = "fraudwatch-score";
 
 /// How often the registry is asked whether the champion changed.
 pub(crate) const RELOAD_EVERY: Duration = Duration::from_secs(5);
@@ -65,6 +74,8 @@ impl From<&ScoreArgs> for Fit {
 #[derive(Debug)]
 pub(crate) struct ChampionPoller {
     registry: Arc<dyn Registry>,
+    /// The alias followed: `champion`, or `challenger` in shadow.
+    alias: &'static str,
     fit: Fit,
     /// The version scoring now.
     current: String,
@@ -74,9 +85,15 @@ pub(crate) struct ChampionPoller {
 }
 
 impl ChampionPoller {
-    pub(crate) fn new(registry: Arc<dyn Registry>, current: &str, fit: Fit) -> ChampionPoller {
+    pub(crate) fn new(
+        registry: Arc<dyn Registry>,
+        alias: &'static str,
+        current: &str,
+        fit: Fit,
+    ) -> ChampionPoller {
         ChampionPoller {
             registry,
+            alias,
             fit,
             current: current.to_string(),
             refused: None,
@@ -100,7 +117,7 @@ impl ChampionPoller {
     }
 
     async fn next(&mut self) -> anyhow::Result<Option<Champion>> {
-        let Some(version) = self.registry.aliases().await?.remove(CHAMPION) else {
+        let Some(version) = self.registry.aliases().await?.remove(self.alias) else {
             return Ok(None);
         };
         if version == self.current || self.refused.as_ref() == Some(&version) {
@@ -143,11 +160,12 @@ impl ChampionPoller {
 /// the handle is aborted.
 fn watch_champion(
     registry: Arc<dyn Registry>,
+    alias: &'static str,
     current: &str,
     fit: Fit,
 ) -> (mpsc::Receiver<Champion>, tokio::task::JoinHandle<()>) {
     let (handover, taken) = mpsc::channel();
-    let mut poller = ChampionPoller::new(registry, current, fit);
+    let mut poller = ChampionPoller::new(registry, alias, current, fit);
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(RELOAD_EVERY).await;
@@ -188,9 +206,16 @@ pub(crate) fn check_anomaly_review(a: Option<f64>) -> anyhow::Result<()> {
 pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     check_anomaly_review(args.anomaly_review)?;
     let registry = crate::registry::open(&settings.registry_url).await?;
-    let bundle = registry.by_alias(CHAMPION).await?.with_context(|| {
+    // In shadow, the challenger scores: its live record, never acted on.
+    let alias = if args.shadow { CHALLENGER } else { CHAMPION };
+    let bundle = registry.by_alias(alias).await?.with_context(|| {
+        let train = if args.shadow {
+            "fraudwatch train"
+        } else {
+            "fraudwatch train --promote"
+        };
         format!(
-            "the registry {} has no champion: train one with `fraudwatch train --promote`",
+            "the registry {} has no {alias}: train one with `{train}`",
             settings.registry_url
         )
     })?;
@@ -209,6 +234,13 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
         StreamConfig::with_prefix(&args.topic_prefix, &format!("{}-{instance}", args.group));
     config.group = args.group.clone();
     config.max_batch = args.batch as usize;
+    if args.shadow {
+        config.scores = format!("{}{SHADOW_SCORES}", args.topic_prefix);
+        config.open_cases = false;
+        if args.group == DEFAULT_GROUP {
+            config.group = "fraudwatch-shadow".into();
+        }
+    }
     bus.create_topics(&config.specs(settings.partitions))
         .await
         .context("creating the scorer's topics")?;
@@ -217,7 +249,7 @@ pub async fn run(args: &ScoreArgs, settings: &Settings) -> anyhow::Result<ExitCo
     tracing::info!(bundle = %bundle.version, review = policy.review, block = policy.block, "scoring");
     // A task polls the registry; between batches the stream takes the newest champion it
     // fetched, without waiting on the registry.
-    let (champions, watcher) = watch_champion(registry, &bundle.version, args.into());
+    let (champions, watcher) = watch_champion(registry, alias, &bundle.version, args.into());
     let mut reload = move || champions.try_iter().last();
     let scored = fraudwatch_scorer::stream::run(
         &*bus,

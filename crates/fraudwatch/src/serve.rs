@@ -173,7 +173,7 @@ impl LiveScoring {
         });
         tokio::spawn(reload(
             live.clone(),
-            ChampionPoller::new(registry, &bundle.version, args.fit()),
+            ChampionPoller::new(registry, CHAMPION, &bundle.version, args.fit()),
         ));
         tracing::info!(bundle = %bundle.version, "scoring single transactions");
         Ok(Some(Arc::new(LiveScoring { live, status })))

@@ -278,6 +278,9 @@ fn score_without_a_champion_says_how_to_get_one() {
         "{}",
         text(&o)
     );
+    let o = fraudwatch(&["--registry", &registry, "score", "--shadow"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("has no challenger"), "{}", text(&o));
     let o = fraudwatch(&["score", "--anomaly-review", "7"], dir.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("--anomaly-review 7"), "{}", text(&o));

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use fraudwatch_bus::Bus;
-use fraudwatch_core::{FeatureVector, Label, decode};
+use fraudwatch_core::{FeatureVector, Label, Score, decode};
 use fraudwatch_models::{Bundle, Scorer};
 use fraudwatch_registry::{CHALLENGER, CHAMPION, Registry, RunRecord};
 use fraudwatch_store::CaseStore;
@@ -32,9 +32,12 @@ pub struct Workflow<'a> {
     pub registry: &'a dyn Registry,
     pub config: RetrainConfig,
     pub params: TrainParams,
-    /// The topics the extract reads.
+    /// The topics the extract reads: vectors and labels to train on; the champion's scores and
+    /// the challenger's shadow scores, for the live comparison `compare` reports.
     pub features_topic: String,
     pub labels_topic: String,
+    pub scores_topic: String,
+    pub shadow_topic: String,
     /// Runs keep their files in `<dir>/<run id>/`.
     pub dir: PathBuf,
 }
@@ -154,7 +157,7 @@ impl Workflow<'_> {
             Task::Extract => self.extract(run_id, &dir).await,
             Task::Validate => self.validate(&dir).await,
             Task::Train => self.train(&dir).await,
-            Task::Evaluate => self.evaluate(&dir).await,
+            Task::Evaluate => self.evaluate(run_id, &dir).await,
             Task::Compare => self.compare(input),
             Task::Register => self.register(run_id, &dir, input).await,
             Task::Promote => self.promote(run_id, &dir, input).await,
@@ -174,8 +177,16 @@ impl Workflow<'_> {
     async fn extract(&self, run_id: &str, dir: &Path) -> TaskResult {
         let mut labels: HashMap<String, bool> = HashMap::new();
         let mut vectors: Vec<FeatureVector> = Vec::new();
+        // Live scores by transaction: the champion's, and the shadow's with its version.
+        let mut live: HashMap<String, Score> = HashMap::new();
+        let mut shadow: HashMap<String, Score> = HashMap::new();
         let group = format!("fraudwatch-retrain-{run_id}");
-        let topics = [&*self.features_topic, &*self.labels_topic];
+        let topics = [
+            &*self.features_topic,
+            &*self.labels_topic,
+            &*self.scores_topic,
+            &*self.shadow_topic,
+        ];
         let mut consumer = self
             .bus
             .subscribe(&group, &topics)
@@ -194,6 +205,18 @@ impl Workflow<'_> {
                 if m.topic == self.features_topic {
                     match decode::<FeatureVector>(&m.payload) {
                         Ok(v) => vectors.push(v),
+                        Err(_) => skipped += 1,
+                    }
+                } else if m.topic == self.scores_topic || m.topic == self.shadow_topic {
+                    let into = if m.topic == self.scores_topic {
+                        &mut live
+                    } else {
+                        &mut shadow
+                    };
+                    match decode::<Score>(&m.payload) {
+                        Ok(s) => {
+                            into.insert(s.transaction_id.as_str().to_string(), s);
+                        }
                         Err(_) => skipped += 1,
                     }
                 } else {
@@ -251,7 +274,12 @@ impl Workflow<'_> {
         let path = dir.join("extract.csv");
         extract_file::write(&data, &path).map_err(|e| format!("{}: {e}", path.display()))?;
         let frauds = (0..data.len()).filter(|&i| data.fraud(i)).count();
+        let (pairs, shadow_version) = live_pairs(&live, &shadow, &labels, &data, &self.config);
+        let path = dir.join("live.csv");
+        extract_file::write(&pairs, &path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(json!({
+            "live_pairs": pairs.len(),
+            "shadow_version": shadow_version,
             "rows": data.len(),
             "frauds": frauds,
             "labels_from_topic": from_topic,
@@ -304,6 +332,27 @@ impl Workflow<'_> {
         )
     }
 
+    /// The champion's and the shadow's live scores on the same settled, labelled transactions.
+    async fn shadow(&self, run_id: &str, dir: &Path) -> Result<Value, String> {
+        let pairs = extract_file::read(&dir.join("live.csv"))?;
+        if pairs.is_empty() {
+            return Ok(Value::Null);
+        }
+        let rows: Vec<usize> = (0..pairs.len()).collect();
+        let holdout = Holdout {
+            data: &pairs,
+            rows: &rows,
+        };
+        let column = |c: usize| -> Vec<f64> { rows.iter().map(|&i| pairs.row(i)[c]).collect() };
+        let rate = self.params.policy.review_rate;
+        let extracted = self.output_done(run_id, Task::Extract).await?;
+        Ok(json!({
+            "version": extracted["shadow_version"],
+            "champion": measure(holdout, &column(0), rate, self.config.top_k),
+            "shadow": measure(holdout, &column(1), rate, self.config.top_k),
+        }))
+    }
+
     fn challenger(dir: &Path) -> Result<Bundle, String> {
         let path = dir.join("challenger.json");
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -311,7 +360,7 @@ impl Workflow<'_> {
     }
 
     /// Both models on the same holdout rows.
-    async fn evaluate(&self, dir: &Path) -> TaskResult {
+    async fn evaluate(&self, run_id: &str, dir: &Path) -> TaskResult {
         let (data, split) = self.load(dir)?;
         let challenger = Self::challenger(dir)?;
         let champion = self.champion().await?;
@@ -329,6 +378,7 @@ impl Workflow<'_> {
         let challenger_metrics = judge(&challenger)?;
         let champion_metrics = champion.as_ref().map(judge).transpose()?;
         Ok(json!({
+            "shadow": self.shadow(run_id, dir).await?,
             "challenger": challenger_metrics,
             "champion": champion_metrics,
             "champion_version": champion.map(|b| b.version),
@@ -341,7 +391,19 @@ impl Workflow<'_> {
             serde_json::from_value(evaluated[key].clone()).map_err(|e| e.to_string())
         };
         let challenger = metrics("challenger")?.ok_or("evaluate recorded no challenger")?;
-        let verdict = compare(&challenger, metrics("champion")?.as_ref(), &self.config);
+        let mut verdict = compare(&challenger, metrics("champion")?.as_ref(), &self.config);
+        // Live, for the record: how the bundle in shadow did beside the champion.
+        let live = &evaluated["shadow"];
+        if let (Some(a), Some(b)) = (
+            live["shadow"]["average_precision"].as_f64(),
+            live["champion"]["average_precision"].as_f64(),
+        ) {
+            verdict.reasons.push(format!(
+                "live, in shadow: {} average precision {a:.4} against the champion's {b:.4} on {} labelled transactions",
+                live["version"].as_str().unwrap_or("?"),
+                live["champion"]["rows"]
+            ));
+        }
         serde_json::to_value(verdict).map_err(|e| e.to_string())
     }
 
@@ -419,4 +481,49 @@ impl Workflow<'_> {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{task} is not done for run {run_id}"))
     }
+}
+
+/// Transactions the champion and the bundle in shadow both scored, settled (older than the label
+/// delay before the newest vector), in time order: columns the champion's risk and the
+/// shadow's; and the shadow's latest version.
+fn live_pairs(
+    live: &HashMap<String, Score>,
+    shadow: &HashMap<String, Score>,
+    labels: &HashMap<String, bool>,
+    data: &Dataset,
+    config: &RetrainConfig,
+) -> (Dataset, Option<String>) {
+    const DAY_MS: i64 = 86_400_000;
+    let newest = (0..data.len())
+        .map(|i| data.time(i))
+        .max()
+        .unwrap_or(i64::MIN);
+    let settled = newest.saturating_sub(i64::from(config.label_delay_days) * DAY_MS);
+    let mut both: Vec<(&Score, &Score)> = shadow
+        .values()
+        .filter_map(|s| live.get(s.transaction_id.as_str()).map(|c| (c, s)))
+        .filter(|(c, _)| c.timestamp.timestamp_millis() <= settled)
+        .collect();
+    both.sort_by(|a, b| {
+        (a.0.timestamp, a.0.transaction_id.as_str())
+            .cmp(&(b.0.timestamp, b.0.transaction_id.as_str()))
+    });
+    let version = both.last().map(|(_, s)| s.model_version.clone());
+    let mut pairs = Dataset::new(vec!["champion_risk".into(), "shadow_risk".into()]);
+    for (c, s) in both {
+        let fraud = labels
+            .get(c.transaction_id.as_str())
+            .copied()
+            .unwrap_or(false);
+        let at = c.timestamp.timestamp_millis();
+        // Risks are checked in [0, 1] on decoding: the push cannot fail on them.
+        let _ = pairs.push(
+            &c.transaction_id,
+            at,
+            &c.customer_id,
+            fraud,
+            &[c.risk, s.risk],
+        );
+    }
+    (pairs, version)
 }

@@ -51,6 +51,16 @@ async fn a_challenger_that_learnt_the_new_pattern_is_promoted_once() {
         evaluated["challenger"]["rows"], evaluated["champion"]["rows"],
         "the same holdout"
     );
+    // The bundle in shadow scored the live stream: reported beside the champion, same rows.
+    let live = &evaluated["shadow"];
+    let (shadow_ap, champion_ap) = (
+        live["shadow"]["average_precision"].as_f64().unwrap(),
+        live["champion"]["average_precision"].as_f64().unwrap(),
+    );
+    assert!(shadow_ap > champion_ap, "{live}");
+    assert_eq!(live["shadow"]["rows"], live["champion"]["rows"]);
+    let reasons = output(Task::Compare)["reasons"].to_string();
+    assert!(reasons.contains("live, in shadow"), "{reasons}");
     let extracted = output(Task::Extract);
     assert_eq!(extracted["rows"], 40 * 300);
     assert!(extracted["labels_from_topic"].as_u64().unwrap() > 0);

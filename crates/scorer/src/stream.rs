@@ -11,6 +11,9 @@
 //! watches the registry's `champion` alias): a new bundle takes over at a batch boundary, so no
 //! event is dropped or scored twice, and every score names the bundle that made it.
 //!
+//! In shadow (`open_cases` off, scores to `scores.shadow`) the same loop records what another
+//! bundle would have decided, and decides nothing.
+//!
 //! Each score carries its vector's `ingested_at`; an optional [`CasesCommitted`] observer hears
 //! when a batch's cases are in the store: the two ends of `fraudwatch bench`'s latencies.
 
@@ -38,6 +41,8 @@ pub struct StreamConfig {
     pub poll_wait: Duration,
     /// Longest wait between two attempts at the case store.
     pub max_backoff: Duration,
+    /// Open a case for every review and block; off in shadow, where scores are only recorded.
+    pub open_cases: bool,
     /// Told about every batch of cases the store has committed (for measuring; `None` costs
     /// nothing).
     pub on_cases_committed: Option<CasesCommitted>,
@@ -68,6 +73,7 @@ impl StreamConfig {
             max_batch: 2_000,
             poll_wait: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
+            open_cases: true,
             on_cases_committed: None,
         }
     }
@@ -131,7 +137,7 @@ pub async fn run(
             continue;
         }
         let observed = config.on_cases_committed.as_ref();
-        let handled = handle(&batch, champion, observed.is_some())?;
+        let handled = handle(&batch, champion, observed.is_some(), config.open_cases)?;
         if !insert_cases(store, &handled.cases, config, counters, &mut shutdown).await {
             // Shutting down before the store took the cases: commit nothing, the batch comes
             // back after a restart.
@@ -187,6 +193,7 @@ fn handle(
     batch: &[Message],
     champion: &mut Champion,
     observed: bool,
+    open_cases: bool,
 ) -> Result<Handled, StreamError> {
     let mut dead = Vec::new();
     let mut kill = |m: &Message, reason: String| {
@@ -216,7 +223,7 @@ fn handle(
                 let mut payload = Vec::with_capacity(256);
                 wire::encode_into(&score, &mut payload);
                 scores.push((score.customer_id.as_str().as_bytes().to_vec(), payload));
-                if score.decision.opens_case() {
+                if open_cases && score.decision.opens_case() {
                     if observed {
                         ingested.push(v.ingested_at);
                     }

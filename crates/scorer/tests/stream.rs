@@ -267,3 +267,41 @@ async fn a_new_champion_takes_over_between_batches() {
     assert!(per_tx.values().all(|&c| c == 1), "none scored twice");
     assert!(old >= 100 && new > 0, "old {old}, new {new}");
 }
+
+#[tokio::test]
+async fn in_shadow_every_vector_is_scored_and_no_case_is_opened() {
+    let (data, bundle) = bundle();
+    let bus = fraudwatch_bus::open("memory://?partitions=2").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = fraudwatch_store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("cases.db").display()
+    ))
+    .await
+    .unwrap();
+    let mut config = StreamConfig::with_prefix("s-", "shadow-1");
+    config.scores = "s-scores.shadow".into();
+    config.open_cases = false;
+    bus.create_topics(&config.specs(2)).await.unwrap();
+    let payloads = encoded_rows(&data, 400);
+    let records: Vec<Record<'_>> = payloads
+        .iter()
+        .map(|(k, p)| Record::new(k.as_bytes(), p))
+        .collect();
+    bus.produce(&config.features, &records).await.unwrap();
+    let mut champion = Champion::new(&bundle).unwrap();
+    let counters = run_until(&*bus, &*store, &mut champion, &config, 400).await;
+    let scores: Vec<Score> = read_all(&*bus, &config.scores, 400)
+        .await
+        .iter()
+        .map(|p| wire::decode(p).unwrap())
+        .collect();
+    assert_eq!(scores.len(), 400);
+    assert!(
+        scores.iter().any(|s| s.decision.opens_case()),
+        "some would alert"
+    );
+    assert_eq!(counters.cases.load(Relaxed), 0);
+    let cases = store.list_cases(&CaseFilter::default()).await.unwrap();
+    assert!(cases.is_empty(), "shadow scores decide nothing");
+}

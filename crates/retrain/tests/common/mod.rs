@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use fraudwatch_bus::{Bus, Record, TopicSpec};
-use fraudwatch_core::{FeatureVector, Features, Id, Label, LabelSource, encode, time};
+use fraudwatch_core::{
+    Decision, FeatureVector, Features, Id, Label, LabelSource, Score, encode, time,
+};
+use fraudwatch_models::{Bundle, Scorer};
 use fraudwatch_registry::{CHAMPION, Registry};
 use fraudwatch_retrain::{RetrainConfig, Workflow};
 use fraudwatch_store::CaseStore;
@@ -81,9 +84,8 @@ pub struct World {
 pub async fn world(days: i64, moves_at: i64, labelled: bool, registry: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
     let bus = fraudwatch_bus::open("memory://").unwrap();
-    bus.create_topics(&[TopicSpec::new("features", 2), TopicSpec::new("labels", 2)])
-        .await
-        .unwrap();
+    let topics = ["features", "labels", "scores", "scores.shadow"].map(|t| TopicSpec::new(t, 2));
+    bus.create_topics(&topics).await.unwrap();
     let store = fraudwatch_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
@@ -92,21 +94,10 @@ pub async fn world(days: i64, moves_at: i64, labelled: bool, registry: &str) -> 
         url => url.to_string(),
     };
     let registry = fraudwatch_registry::open(&registry).await.unwrap();
-    // The champion: trained on the old pattern (days 0–19).
-    let mut old = Dataset::new(vec!["a".into(), "b".into()]);
-    for day in 0..20 {
-        for (v, fraud) in day_rows(day, i64::MAX) {
-            let row: Vec<f64> = v.features.0.iter().map(|(_, x)| *x).collect();
-            let t = v.timestamp.timestamp_millis();
-            old.push(&v.transaction_id, t, &v.customer_id, fraud, &row)
-                .unwrap();
-        }
-    }
-    let params = TrainParams::from_toml(PARAMS).unwrap();
-    let rows: Vec<usize> = (0..old.len()).collect();
-    let champion = fraudwatch_train::fit(&old, &rows, &params, &mut Quiet)
-        .unwrap()
-        .bundle;
+    // The champion: trained on the old pattern (days 0–19); in shadow, a bundle trained on days
+    // 30–39 of the new one, as a scorer with --shadow would have scored the stream.
+    let champion = fit((0..20).flat_map(|day| day_rows(day, i64::MAX)));
+    let in_shadow = fit((30..40).flat_map(|day| day_rows(day, moves_at)));
     registry.put(&champion).await.unwrap();
     registry
         .set_alias(CHAMPION, &champion.version)
@@ -125,6 +116,25 @@ pub async fn world(days: i64, moves_at: i64, labelled: bool, registry: &str) -> 
             .map(|(k, p)| Record::new(k.as_bytes(), p))
             .collect();
         bus.produce("features", &records).await.unwrap();
+        for (topic, bundle) in [("scores", &champion), ("scores.shadow", &in_shadow)] {
+            let scorer = Scorer::new(bundle).unwrap();
+            let scores: Vec<(String, Vec<u8>)> = rows
+                .iter()
+                .map(|(v, _)| {
+                    let row: Vec<f64> = v.features.0.iter().map(|(_, x)| *x).collect();
+                    let risk = scorer.score(&row).unwrap().risk;
+                    (
+                        v.customer_id.as_str().to_string(),
+                        encode(&score(v, bundle, risk)),
+                    )
+                })
+                .collect();
+            let records: Vec<Record<'_>> = scores
+                .iter()
+                .map(|(k, p)| Record::new(k.as_bytes(), p))
+                .collect();
+            bus.produce(topic, &records).await.unwrap();
+        }
         if !labelled {
             continue;
         }
@@ -182,10 +192,45 @@ pub fn workflow(w: &World) -> Workflow<'_> {
         params: TrainParams::from_toml(PARAMS).unwrap(),
         features_topic: "features".into(),
         labels_topic: "labels".into(),
+        scores_topic: "scores".into(),
+        shadow_topic: "scores.shadow".into(),
         dir: w.dir.clone(),
     }
 }
 
 pub async fn alias(w: &World, name: &str) -> Option<String> {
     w.registry.aliases().await.unwrap().get(name).cloned()
+}
+
+/// A bundle trained on `rows`.
+fn fit(rows: impl Iterator<Item = (FeatureVector, bool)>) -> Bundle {
+    let mut data = Dataset::new(vec!["a".into(), "b".into()]);
+    for (v, fraud) in rows {
+        let row: Vec<f64> = v.features.0.iter().map(|(_, x)| *x).collect();
+        let t = v.timestamp.timestamp_millis();
+        data.push(&v.transaction_id, t, &v.customer_id, fraud, &row)
+            .unwrap();
+    }
+    let params = TrainParams::from_toml(PARAMS).unwrap();
+    let rows: Vec<usize> = (0..data.len()).collect();
+    fraudwatch_train::fit(&data, &rows, &params, &mut Quiet)
+        .unwrap()
+        .bundle
+}
+
+/// The score a scorer publishes for `v`.
+fn score(v: &FeatureVector, bundle: &Bundle, risk: f64) -> Score {
+    Score {
+        transaction_id: v.transaction_id.clone(),
+        customer_id: v.customer_id.clone(),
+        timestamp: v.timestamp,
+        model_version: bundle.version.clone(),
+        iforest_score: 0.0,
+        xgb_probability: risk,
+        risk,
+        decision: Decision::Allow,
+        reasons: Vec::new(),
+        scored_at: time::now(),
+        ingested_at: None,
+    }
 }
