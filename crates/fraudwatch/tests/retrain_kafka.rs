@@ -7,7 +7,9 @@
 //! before the drift. The pipeline's record — the `risk` feature vectors of days 37–79 on the
 //! `features` topic, their labels on `labels` — is what the retrain extracts; it trains on
 //! post-drift days, holds out the latest settled week, and must beat the champion there and be
-//! promoted. The numbers are printed (docs/retrain.md quotes them).
+//! promoted. The numbers are printed (docs/retrain.md quotes them). Before that, the run is
+//! SIGKILLed mid-task and started again under the same id; after it, the same run again changes
+//! nothing, and a drift alert starts a run of its own.
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
@@ -135,6 +137,44 @@ async fn after_drift_a_retrained_challenger_beats_the_champion_and_is_promoted()
             .collect();
         fraudwatch(&args, d)
     };
+
+    // SIGKILLed mid-task (its extract drains the topics for seconds): the task stays `running`,
+    // nothing moved; the same run started again redoes it and goes on.
+    let mut killed = std::process::Command::new(env!("CARGO_BIN_EXE_fraudwatch"))
+        .args(global)
+        .args(["--partitions", "3", "--config", "retrain.toml"])
+        .args(["retrain", "--once", "--run-id", "after-drift"])
+        .args(["--topic-prefix", &prefix, "--params", &params])
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = fraudwatch_store::open(&store).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !db
+        .run_tasks("after-drift")
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.task == "extract" && t.status == "running")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the extract never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let tasks = db.run_tasks("after-drift").await.unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].status, "running");
+    assert_eq!(
+        std::fs::read_to_string(d.join("reg/aliases.json")).unwrap(),
+        champion
+    );
+
     let o = retrain_once();
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -208,7 +248,6 @@ async fn after_drift_a_retrained_challenger_beats_the_champion_and_is_promoted()
             .await
             .unwrap();
     }
-    let db = fraudwatch_store::open(&store).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     let log = || std::fs::read_to_string(d.join("scheduled.log")).unwrap_or_default();
     loop {
