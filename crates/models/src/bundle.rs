@@ -350,12 +350,20 @@ impl Scorer {
                 value: rows[i],
             });
         }
-        // Scaled inputs, one spare column per row for the anomaly score of a combined model,
-        // then room to gather the forest's inputs of one row.
+        // Scaled inputs, one spare column per row for the anomaly score of a combined model;
+        // then the forest's inputs of every row, and their scores (the forest walks rows in
+        // blocks, tree by tree).
         let cw = w + 1;
+        let fw = if self.forest_inputs.is_empty() {
+            w
+        } else {
+            self.forest_inputs.len()
+        };
+        let n = out.len();
         scratch.clear();
-        scratch.resize(out.len() * cw + self.forest_inputs.len(), 0.0);
-        let (scaled, gathered) = scratch.split_at_mut(out.len() * cw);
+        scratch.resize(n * cw + n * fw + n, 0.0);
+        let (scaled, rest) = scratch.split_at_mut(n * cw);
+        let (gathered, anomalies) = rest.split_at_mut(n * fw);
         for (src, dst) in rows.chunks_exact(w).zip(scaled.chunks_exact_mut(cw)) {
             if self.scaling.is_empty() {
                 dst[..w].copy_from_slice(src);
@@ -366,15 +374,21 @@ impl Scorer {
             }
         }
         if let Some(forest) = &self.forest {
-            for (row, risk) in scaled.chunks_exact_mut(cw).zip(out.iter_mut()) {
-                let a = if self.forest_inputs.is_empty() {
-                    forest.score(&row[..w])?
+            for (row, g) in scaled.chunks_exact(cw).zip(gathered.chunks_exact_mut(fw)) {
+                if self.forest_inputs.is_empty() {
+                    g.copy_from_slice(&row[..w]);
                 } else {
-                    for (g, &c) in gathered.iter_mut().zip(&self.forest_inputs) {
+                    for (g, &c) in g.iter_mut().zip(&self.forest_inputs) {
                         *g = row[c];
                     }
-                    forest.score(gathered)?
-                };
+                }
+            }
+            forest.score_batch(gathered, anomalies)?;
+            for ((row, risk), &a) in scaled
+                .chunks_exact_mut(cw)
+                .zip(out.iter_mut())
+                .zip(anomalies.iter())
+            {
                 row[w] = a;
                 risk.anomaly = a;
                 if self.kind == ModelKind::Iforest {
