@@ -143,22 +143,27 @@ impl Reference {
             scratch.extend(v.iter().copied().filter(|x| x.is_finite()));
             scratch.sort_unstable_by(f64::total_cmp);
         }
-        self.test_prepared(current, scratch)
+        let text = match current {
+            Data::Text(v) => Some(&v[..]),
+            Data::Numbers(_) => None,
+        };
+        self.test_prepared(text, scratch)
     }
 
     /// Like [`Reference::test`], for a numeric current sample already sorted and free of
     /// missing values.
     pub fn test_sorted(&self, current_sorted: &[f64]) -> ColumnReport {
-        self.test_prepared(&Data::Numbers(Vec::new()), current_sorted)
+        self.test_prepared(None, current_sorted)
     }
 
-    fn test_prepared(&self, current: &Data, sorted: &[f64]) -> ColumnReport {
+    /// `text` holds a categorical current sample; numbers come `sorted`, without missing values.
+    fn test_prepared(&self, text: Option<&[Option<String>]>, sorted: &[f64]) -> ColumnReport {
         if self.rows == 0 {
             return self.no_verdict("no values in the reference".into());
         }
-        let counts = match current {
-            Data::Text(v) => count_text(v),
-            Data::Numbers(_) => count_numbers(sorted),
+        let counts = match text {
+            Some(v) => count_text(v),
+            None => count_numbers(sorted),
         };
         let current_rows: f64 = counts.iter().map(|(_, c)| c).sum();
         if current_rows == 0.0 {
@@ -225,11 +230,7 @@ impl Reference {
             threshold: self.threshold,
             drifted: false,
             note: Some(why),
-            histogram: Histogram {
-                bins: Vec::new(),
-                reference: Vec::new(),
-                current: Vec::new(),
-            },
+            histogram: Histogram::default(),
         }
     }
 
@@ -347,11 +348,7 @@ fn numeric_histogram(reference: &[f64], current: &[f64]) -> Histogram {
             (lo.min(x), hi.max(x))
         });
     if lo > hi {
-        return Histogram {
-            bins: Vec::new(),
-            reference: Vec::new(),
-            current: Vec::new(),
-        };
+        return Histogram::default();
     }
     let bins = if hi > lo { SHOWN_BINS } else { 1 };
     let width = (hi - lo) / bins as f64;

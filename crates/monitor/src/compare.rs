@@ -106,10 +106,6 @@ pub fn skipped(name: &str, kind: &str, why: &str) -> ColumnReport {
         threshold: f64::NAN,
         drifted: false,
         note: Some(why.into()),
-        histogram: Histogram {
-            bins: Vec::new(),
-            reference: Vec::new(),
-            current: Vec::new(),
-        },
+        histogram: Histogram::default(),
     }
 }

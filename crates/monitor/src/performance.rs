@@ -156,11 +156,7 @@ impl PerformanceWindow {
             threshold: floor.unwrap_or(f64::NAN),
             drifted,
             note,
-            histogram: Histogram {
-                bins: Vec::new(),
-                reference: Vec::new(),
-                current: Vec::new(),
-            },
+            histogram: Histogram::default(),
         };
         (summary, column)
     }

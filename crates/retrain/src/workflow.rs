@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use fraudwatch_bus::Bus;
-use fraudwatch_core::{FeatureVector, Label, Score, decode};
+use fraudwatch_core::{FeatureVector, Id, Label, Score, decode};
 use fraudwatch_models::{Bundle, Scorer};
 use fraudwatch_registry::{CHALLENGER, CHAMPION, Registry, RunRecord};
 use fraudwatch_store::CaseStore;
@@ -177,9 +177,10 @@ impl Workflow<'_> {
     async fn extract(&self, run_id: &str, dir: &Path) -> TaskResult {
         let mut labels: HashMap<String, bool> = HashMap::new();
         let mut vectors: Vec<FeatureVector> = Vec::new();
-        // Live scores by transaction: the champion's, and the shadow's with its version.
-        let mut live: HashMap<String, Score> = HashMap::new();
-        let mut shadow: HashMap<String, Score> = HashMap::new();
+        // Live risks by transaction, the champion's and the shadow's; the shadow's newest version.
+        let mut live: HashMap<String, LiveScore> = HashMap::new();
+        let mut shadow: HashMap<String, f64> = HashMap::new();
+        let mut shadow_version: Option<(i64, String)> = None;
         let group = format!("fraudwatch-retrain-{run_id}");
         let topics = [
             &*self.features_topic,
@@ -208,16 +209,28 @@ impl Workflow<'_> {
                         Err(_) => skipped += 1,
                     }
                 } else if m.topic == self.scores_topic || m.topic == self.shadow_topic {
-                    let into = if m.topic == self.scores_topic {
-                        &mut live
-                    } else {
-                        &mut shadow
+                    let Ok(s) = decode::<Score>(&m.payload) else {
+                        skipped += 1;
+                        continue;
                     };
-                    match decode::<Score>(&m.payload) {
-                        Ok(s) => {
-                            into.insert(s.transaction_id.as_str().to_string(), s);
+                    let (id, at) = (
+                        s.transaction_id.as_str().to_string(),
+                        s.timestamp.timestamp_millis(),
+                    );
+                    if m.topic == self.scores_topic {
+                        live.insert(
+                            id,
+                            LiveScore {
+                                at,
+                                customer: s.customer_id,
+                                risk: s.risk,
+                            },
+                        );
+                    } else {
+                        shadow.insert(id, s.risk);
+                        if shadow_version.as_ref().is_none_or(|(t, _)| at >= *t) {
+                            shadow_version = Some((at, s.model_version));
                         }
-                        Err(_) => skipped += 1,
                     }
                 } else {
                     match decode::<Label>(&m.payload) {
@@ -274,7 +287,8 @@ impl Workflow<'_> {
         let path = dir.join("extract.csv");
         extract_file::write(&data, &path).map_err(|e| format!("{}: {e}", path.display()))?;
         let frauds = (0..data.len()).filter(|&i| data.fraud(i)).count();
-        let (pairs, shadow_version) = live_pairs(&live, &shadow, &labels, &data, &self.config);
+        let pairs = live_pairs(&live, &shadow, &labels, &data, &self.config);
+        let shadow_version = shadow_version.map(|(_, v)| v);
         let path = dir.join("live.csv");
         extract_file::write(&pairs, &path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(json!({
@@ -483,47 +497,40 @@ impl Workflow<'_> {
     }
 }
 
+/// A champion's live score, as the live comparison needs it.
+#[derive(Debug)]
+struct LiveScore {
+    at: i64,
+    customer: Id,
+    risk: f64,
+}
+
 /// Transactions the champion and the bundle in shadow both scored, settled (older than the label
-/// delay before the newest vector), in time order: columns the champion's risk and the
-/// shadow's; and the shadow's latest version.
+/// delay before the newest vector), in time order: columns the champion's risk and the shadow's.
 fn live_pairs(
-    live: &HashMap<String, Score>,
-    shadow: &HashMap<String, Score>,
+    live: &HashMap<String, LiveScore>,
+    shadow: &HashMap<String, f64>,
     labels: &HashMap<String, bool>,
     data: &Dataset,
     config: &RetrainConfig,
-) -> (Dataset, Option<String>) {
+) -> Dataset {
     const DAY_MS: i64 = 86_400_000;
     let newest = (0..data.len())
         .map(|i| data.time(i))
         .max()
         .unwrap_or(i64::MIN);
     let settled = newest.saturating_sub(i64::from(config.label_delay_days) * DAY_MS);
-    let mut both: Vec<(&Score, &Score)> = shadow
-        .values()
-        .filter_map(|s| live.get(s.transaction_id.as_str()).map(|c| (c, s)))
-        .filter(|(c, _)| c.timestamp.timestamp_millis() <= settled)
+    let mut both: Vec<(&str, &LiveScore, f64)> = shadow
+        .iter()
+        .filter_map(|(id, &s)| live.get(id).map(|c| (id.as_str(), c, s)))
+        .filter(|(_, c, _)| c.at <= settled)
         .collect();
-    both.sort_by(|a, b| {
-        (a.0.timestamp, a.0.transaction_id.as_str())
-            .cmp(&(b.0.timestamp, b.0.transaction_id.as_str()))
-    });
-    let version = both.last().map(|(_, s)| s.model_version.clone());
+    both.sort_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)));
     let mut pairs = Dataset::new(vec!["champion_risk".into(), "shadow_risk".into()]);
-    for (c, s) in both {
-        let fraud = labels
-            .get(c.transaction_id.as_str())
-            .copied()
-            .unwrap_or(false);
-        let at = c.timestamp.timestamp_millis();
+    for (id, c, s) in both {
+        let fraud = labels.get(id).copied().unwrap_or(false);
         // Risks are checked in [0, 1] on decoding: the push cannot fail on them.
-        let _ = pairs.push(
-            &c.transaction_id,
-            at,
-            &c.customer_id,
-            fraud,
-            &[c.risk, s.risk],
-        );
+        let _ = pairs.push(&Id::from(id), c.at, &c.customer, fraud, &[c.risk, s]);
     }
-    (pairs, version)
+    pairs
 }

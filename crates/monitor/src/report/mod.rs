@@ -65,7 +65,7 @@ pub struct ColumnReport {
 }
 
 /// Reference and current distributions over the same bins, as shares of each side's rows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
     /// Bin labels: `[lo, hi)` ranges for numeric columns, category values for categorical ones.
     pub bins: Vec<String>,
