@@ -9,14 +9,137 @@ pub type Timestamp = DateTime<Utc>;
 
 /// Renders a timestamp in the wire format.
 pub fn format(t: &Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    Rendered::of(t).to_string()
 }
 
 /// Parses RFC 3339 (any offset) into UTC, truncated to milliseconds.
 pub fn parse(s: &str) -> Result<Timestamp, String> {
+    if let Some(t) = parse_wire(s.as_bytes()) {
+        return Ok(t);
+    }
     let t = DateTime::parse_from_rfc3339(s)
         .map_err(|e| format!("{s:?} is not an RFC 3339 timestamp: {e}"))?;
     from_millis(t.timestamp_millis()).ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+/// A timestamp in the wire format, on the stack: the common case (years 0–9999, no leap second)
+/// is written by hand, as chrono's general formatter is a hot spot of every stage; the rest is
+/// chrono's.
+pub(crate) enum Rendered {
+    Wire([u8; WIRE_LEN]),
+    Other(String),
+}
+
+/// `2018-04-01T00:00:31.000Z`
+const WIRE_LEN: usize = 24;
+const DAY_MS: i64 = 86_400_000;
+
+impl Rendered {
+    pub(crate) fn of(t: &Timestamp) -> Rendered {
+        let ms = t.timestamp_millis();
+        let (days, in_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
+        let (y, m, d) = civil(days);
+        if !(0..=9999).contains(&y) || t.timestamp_subsec_nanos() >= 1_000_000_000 {
+            return Rendered::Other(t.to_rfc3339_opts(SecondsFormat::Millis, true));
+        }
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, in_day / 3_600_000);
+        put(14, 2, in_day / 60_000 % 60);
+        put(17, 2, in_day / 1000 % 60);
+        put(20, 3, in_day % 1000);
+        Rendered::Wire(b)
+    }
+}
+
+impl std::ops::Deref for Rendered {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            // Only ASCII digits and separators were written.
+            Rendered::Wire(b) => std::str::from_utf8(b).unwrap_or_default(),
+            Rendered::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+/// Exactly the wire format (`YYYY-MM-DDTHH:MM:SS.mmmZ`, a valid date, no leap second), read by
+/// hand; `None` for anything else, which chrono then parses (or explains).
+fn parse_wire(s: &[u8]) -> Option<Timestamp> {
+    if s.len() != WIRE_LEN {
+        return None;
+    }
+    let num = |at: usize, width: usize| {
+        s[at..at + width].iter().try_fold(0i64, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + i64::from(c - b'0'))
+        })
+    };
+    let punctuation = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ];
+    if punctuation.iter().any(|&(at, c)| s[at] != c) {
+        return None;
+    }
+    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, min, sec, milli) = (num(11, 2)?, num(14, 2)?, num(17, 2)?, num(20, 3)?);
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || h > 23 || min > 59 || sec > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    from_millis(days * DAY_MS + ((h * 60 + min) * 60 + sec) * 1000 + milli)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day counted from 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The current time at the wire's precision (milliseconds), so that a value stored and read back
@@ -35,7 +158,7 @@ pub mod wire {
     use super::*;
 
     pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format(t))
+        s.serialize_str(&Rendered::of(t))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
@@ -50,7 +173,7 @@ pub mod wire_opt {
 
     pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.serialize_some(&format(t)),
+            Some(t) => s.serialize_some(&*Rendered::of(t)),
             None => s.serialize_none(),
         }
     }
@@ -73,6 +196,61 @@ mod tests {
             format(&parse("2018-04-01T00:00:31Z").unwrap()),
             "2018-04-01T00:00:31.000Z"
         );
+    }
+
+    #[test]
+    fn hand_written_wire_format_matches_chrono() {
+        use proptest::prelude::*;
+        let chrono_format = |t: &Timestamp| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let chrono_parse = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .and_then(|t| from_millis(t.timestamp_millis()))
+        };
+        // Years -1000 to 11000: both sides of the four-digit years the hand path writes.
+        let range = -93_800_000_000_000i64..284_900_000_000_000;
+        proptest!(|(ms in range, cut in 0usize..24, byte in any::<u8>())| {
+            let t = from_millis(ms).unwrap();
+            let text = format(&t);
+            prop_assert_eq!(&text, &chrono_format(&t));
+            prop_assert_eq!(parse(&text).ok(), chrono_parse(&text));
+            // One byte changed: the hand path accepts only what chrono reads the same way.
+            let mut bent = text.clone().into_bytes();
+            if cut < bent.len() {
+                bent[cut] = byte;
+            }
+            if let Ok(bent) = String::from_utf8(bent) {
+                prop_assert_eq!(parse(&bent).ok(), chrono_parse(&bent), "{}", bent);
+            }
+        });
+        // Every position, every digit and separator, around month and year ends.
+        for base in [
+            "2018-04-30T23:59:59.999Z",
+            "2000-02-29T00:00:00.000Z",
+            "1999-12-31T19:09:09.090Z",
+        ] {
+            for at in 0..base.len() {
+                for &c in b"0123456789-T:.Z+z " {
+                    let mut bent = base.as_bytes().to_vec();
+                    bent[at] = c;
+                    let bent = String::from_utf8(bent).unwrap();
+                    assert_eq!(parse(&bent).ok(), chrono_parse(&bent), "{bent}");
+                }
+            }
+        }
+        for edge in [
+            "2000-02-29T23:59:59.999Z",
+            "1900-02-29T00:00:00.000Z",
+            "2018-04-31T00:00:00.000Z",
+            "2018-06-30T23:59:60.000Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+        ] {
+            assert_eq!(parse(edge).ok(), chrono_parse(edge), "{edge}");
+            if let Ok(t) = parse(edge) {
+                assert_eq!(format(&t), chrono_format(&t));
+            }
+        }
     }
 
     #[test]
