@@ -50,7 +50,7 @@ impl DeadLetter {
         let kept = &m.payload[..m.payload.len().min(KEPT_BYTES)];
         let (payload, payload_base64) = text_or_base64(kept);
         DeadLetter {
-            topic: m.topic.clone(),
+            topic: m.topic.to_string(),
             partition: m.partition,
             offset: m.offset,
             reason: reason.into(),

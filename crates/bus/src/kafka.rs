@@ -374,7 +374,7 @@ impl KafkaConsumer {
 
 fn owned(m: &rdkafka::message::BorrowedMessage<'_>) -> Message {
     Message {
-        topic: m.topic().to_string(),
+        topic: m.topic().into(),
         partition: m.partition(),
         offset: m.offset(),
         key: m.key().map(Bytes::copy_from_slice),

@@ -48,9 +48,16 @@ impl Default for Limits {
 
 #[derive(Debug, Default)]
 struct State {
-    topics: HashMap<String, Vec<Partition>>,
+    topics: HashMap<String, Topic>,
     groups: HashMap<String, Group>,
     next_member: u64,
+}
+
+#[derive(Debug)]
+struct Topic {
+    /// Shared by its messages.
+    name: Arc<str>,
+    partitions: Vec<Partition>,
 }
 
 #[derive(Debug, Default)]
@@ -76,7 +83,7 @@ impl Group {
         &self,
         member: u64,
         topics: &'a [String],
-        all: &HashMap<String, Vec<Partition>>,
+        all: &HashMap<String, Topic>,
     ) -> Vec<(&'a str, i32)> {
         let Some(rank) = self.members.iter().position(|&m| m == member) else {
             return Vec::new();
@@ -85,7 +92,7 @@ impl Group {
         topics
             .iter()
             .flat_map(|t| {
-                let count = all.get(t).map_or(0, Vec::len);
+                let count = all.get(t).map_or(0, |t| t.partitions.len());
                 (0..count)
                     .filter(move |i| i % n == rank)
                     .map(move |i| (t.as_str(), i as i32))
@@ -94,32 +101,55 @@ impl Group {
     }
 }
 
+impl Topic {
+    fn new(name: &str, partitions: i32) -> Topic {
+        Topic {
+            name: name.into(),
+            partitions: (0..partitions).map(|_| Partition::default()).collect(),
+        }
+    }
+}
+
 impl State {
     /// Appends records to `topic` (created with the default partition count if new), dropping the
-    /// oldest messages beyond the retention.
+    /// oldest messages beyond the retention. The batch's keys and payloads are copied into one
+    /// buffer that its messages share.
     fn append(&mut self, topic: &str, batch: &[Record<'_>], limits: Limits, now: i64) {
         if !self.topics.contains_key(topic) {
-            self.topics.insert(
-                topic.to_string(),
-                (0..limits.partitions)
-                    .map(|_| Partition::default())
-                    .collect(),
-            );
+            let new = Topic::new(topic, limits.partitions);
+            self.topics.insert(topic.to_string(), new);
         }
-        let Some(parts) = self.topics.get_mut(topic) else {
+        let Some(t) = self.topics.get_mut(topic) else {
             return;
         };
-        let n = parts.len() as i32;
+        let size = batch
+            .iter()
+            .map(|r| r.key.map_or(0, <[u8]>::len) + r.payload.len())
+            .sum();
+        let mut buf = Vec::with_capacity(size);
         for r in batch {
+            buf.extend_from_slice(r.key.unwrap_or_default());
+            buf.extend_from_slice(r.payload);
+        }
+        let buf = Bytes::from(buf);
+        let n = t.partitions.len() as i32;
+        let mut at = 0;
+        for r in batch {
+            let mut take = |len: usize| {
+                at += len;
+                buf.slice(at - len..at)
+            };
+            let key = r.key.map(|k| take(k.len()));
+            let payload = take(r.payload.len());
             let partition = partition_for(r.key, n);
-            let p = &mut parts[partition as usize];
+            let p = &mut t.partitions[partition as usize];
             let offset = p.base + p.log.len() as i64;
             p.log.push_back(Message {
-                topic: topic.to_string(),
+                topic: Arc::clone(&t.name),
                 partition,
                 offset,
-                key: r.key.map(Bytes::copy_from_slice),
-                payload: Bytes::copy_from_slice(r.payload),
+                key,
+                payload,
                 timestamp_ms: now,
             });
             if p.log.len() > limits.retention {
@@ -192,7 +222,7 @@ impl Bus for MemoryBus {
             }
             st.topics
                 .entry(t.name.clone())
-                .or_insert_with(|| (0..t.partitions).map(|_| Partition::default()).collect());
+                .or_insert_with(|| Topic::new(&t.name, t.partitions));
         }
         Ok(())
     }
@@ -241,7 +271,7 @@ impl Bus for MemoryBus {
                 .topics
                 .get(topic)
                 .ok_or_else(|| BusError::UnknownTopic(topic.to_string()))?;
-            let p = parts.get(partition as usize).ok_or_else(|| {
+            let p = parts.partitions.get(partition as usize).ok_or_else(|| {
                 BusError::Other(format!("topic {topic:?} has no partition {partition}"))
             })?;
             p.log
@@ -288,7 +318,7 @@ impl MemoryConsumer {
         let mut owned = BTreeMap::new();
         for (topic, i) in g.owned(self.member, &self.topics, &st.topics) {
             let key = (topic.to_string(), i);
-            let p = &st.topics.get(topic)?[i as usize];
+            let p = &st.topics.get(topic)?.partitions[i as usize];
             let committed = g.committed.get(&key).copied().unwrap_or(0);
             let pos = self
                 .positions

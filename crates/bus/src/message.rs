@@ -1,5 +1,7 @@
 //! What goes onto the bus and what comes off it.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 /// A record to produce: borrowed, so producing a batch copies each payload once, into the backend.
@@ -22,7 +24,8 @@ impl<'a> Record<'a> {
 /// A consumed message with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub topic: String,
+    /// Shared: the messages of one topic point at one name.
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     pub key: Option<Bytes>,

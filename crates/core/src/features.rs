@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -40,7 +40,7 @@ impl Validate for FeatureVector {
     }
 }
 
-/// A feature vector borrowed from the engine's buffers: serialises exactly as [`FeatureVector`]
+/// A feature vector borrowed from the engine's buffers: encodes exactly as [`FeatureVector`]
 /// does, without building one (no per-feature name strings on the hot path).
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureVectorRef<'a> {
@@ -52,27 +52,50 @@ pub struct FeatureVectorRef<'a> {
     pub ingested_at: &'a Timestamp,
 }
 
-impl Serialize for FeatureVectorRef<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        struct Values<'a>(&'a [FeatureSpec], &'a [f64]);
-        impl Serialize for Values<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut map = s.serialize_map(Some(self.0.len()))?;
-                for (spec, value) in self.0.iter().zip(self.1) {
-                    map.serialize_entry(spec.name, value)?;
-                }
-                map.end()
+impl FeatureVectorRef<'_> {
+    /// Appends the JSON that `serde_json` writes for the equal [`FeatureVector`] (a test holds
+    /// the bytes equal). Written directly because the processor writes one per transaction:
+    /// the engine's names need no escaping and are copied as they are, quotes included.
+    pub fn encode_into(&self, buf: &mut Vec<u8>) {
+        use serde_json::ser::{CompactFormatter, Formatter};
+        let text = |buf: &mut Vec<u8>, s: &str| {
+            // Writing a string to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *buf, s);
+        };
+        buf.extend_from_slice(br#"{"transaction_id":"#);
+        text(buf, self.transaction_id.as_str());
+        buf.extend_from_slice(br#","customer_id":"#);
+        text(buf, self.customer_id.as_str());
+        buf.extend_from_slice(br#","timestamp":""#);
+        buf.extend_from_slice(time::Rendered::of(self.timestamp).as_bytes());
+        buf.extend_from_slice(br#"","features":{"#);
+        for (i, (spec, &value)) in self.specs.iter().zip(self.values).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            if plain(spec.name) {
+                buf.push(b'"');
+                buf.extend_from_slice(spec.name.as_bytes());
+                buf.extend_from_slice(b"\":");
+            } else {
+                text(buf, spec.name);
+                buf.push(b':');
+            }
+            if value.is_finite() {
+                let _ = CompactFormatter.write_f64(buf, value);
+            } else {
+                buf.extend_from_slice(b"null");
             }
         }
-        let mut st = s.serialize_struct("FeatureVector", 5)?;
-        st.serialize_field("transaction_id", self.transaction_id)?;
-        st.serialize_field("customer_id", self.customer_id)?;
-        st.serialize_field("timestamp", &time::format(self.timestamp))?;
-        st.serialize_field("features", &Values(self.specs, self.values))?;
-        st.serialize_field("ingested_at", &time::format(self.ingested_at))?;
-        st.end()
+        buf.extend_from_slice(br#"},"ingested_at":""#);
+        buf.extend_from_slice(time::Rendered::of(self.ingested_at).as_bytes());
+        buf.extend_from_slice(b"\"}");
     }
+}
+
+/// Whether JSON writes `name` between quotes as it is (no character to escape).
+fn plain(name: &str) -> bool {
+    name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// Named feature values in a fixed order.
@@ -88,20 +111,29 @@ impl From<Vec<(String, f64)>> for Features {
     }
 }
 
-/// `name` as the engine's static name when it is one (decoding a vector then allocates no name).
-fn intern(name: &str) -> Name {
-    static KNOWN: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
-    let known = KNOWN.get_or_init(|| {
-        FeatureSet::ALL
-            .iter()
-            .flat_map(|set| set.names())
-            .map(|n| (n, n))
-            .collect()
-    });
-    match known.get(name) {
-        Some(&n) => Cow::Borrowed(n),
-        None => Cow::Owned(name.to_string()),
-    }
+/// Where an engine name sits: its set's specs and its index there (a name shared by several sets
+/// maps to one of them; it is only a guess at the name that follows).
+type Place = (&'static [FeatureSpec], usize);
+
+/// Every engine name, for reading one back as the borrowed static (decoding then allocates no
+/// name).
+fn place(name: &str) -> Option<Place> {
+    static KNOWN: OnceLock<HashMap<&'static str, Place>> = OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            FeatureSet::ALL
+                .iter()
+                .flat_map(|set| {
+                    let specs = set.specs();
+                    specs
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, s)| (s.name, (specs, i)))
+                })
+                .collect()
+        })
+        .get(name)
+        .copied()
 }
 
 impl Features {
@@ -136,7 +168,10 @@ impl Validate for Features {
             ));
         }
         for (i, (name, value)) in self.0.iter().enumerate() {
-            check_text("features", name, 128)?;
+            // Borrowed names are the program's own (the engine's, read back by `Key`).
+            if let Cow::Owned(name) = name {
+                check_text("features", name, 128)?;
+            }
             if !value.is_finite() {
                 return Err(ValidationError::new(
                     "features",
@@ -166,22 +201,31 @@ impl Serialize for Features {
     }
 }
 
-/// A map key read as an interned [`Name`] (borrowed from the input while it is looked up).
-struct Key(Name);
+/// Reads a map key as a [`Name`]: the engine's static name when it is one. The processor lists
+/// a set's names in order, so the name after the previous key's is tried before any lookup.
+struct Key<'a>(&'a mut Option<Place>);
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a feature name")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(Key(intern(v)))
-            }
-        }
-        d.deserialize_str(V)
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = Name;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Name, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Key<'_> {
+    type Value = Name;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a feature name")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name, E> {
+        let guess = self
+            .0
+            .filter(|(specs, i)| specs.get(*i).is_some_and(|s| s.name == v));
+        *self.0 = guess.or_else(|| place(v)).map(|(specs, i)| (specs, i + 1));
+        Ok(match *self.0 {
+            Some((specs, i)) => Cow::Borrowed(specs[i - 1].name),
+            None => Cow::Owned(v.to_string()),
+        })
     }
 }
 
@@ -195,8 +239,9 @@ impl<'de> Deserialize<'de> for Features {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Features, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(24));
-                while let Some(name) = map.next_key::<Key>()? {
-                    out.push((name.0, map.next_value::<f64>()?));
+                let mut next = None;
+                while let Some(name) = map.next_key_seed(Key(&mut next))? {
+                    out.push((name, map.next_value::<f64>()?));
                 }
                 Ok(Features(out))
             }
@@ -258,10 +303,74 @@ mod tests {
             values: &values,
             ingested_at: &v.ingested_at,
         };
-        assert_eq!(
-            serde_json::to_string(&borrowed).unwrap(),
-            serde_json::to_string(&v).unwrap()
-        );
+        let mut buf = Vec::new();
+        borrowed.encode_into(&mut buf);
+        assert_eq!(buf, serde_json::to_vec(&v).unwrap());
+    }
+
+    #[test]
+    fn the_borrowed_form_encodes_every_set_and_value_as_serde_json() {
+        use proptest::prelude::*;
+        let odd = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.5,
+            1e300,
+            5e-324,
+            0.1 + 0.2,
+            123456789.0,
+            f64::NAN,
+        ];
+        let specs = [
+            FeatureSpec {
+                name: "quote\"back\\slash\ttab é",
+                kind: crate::engine::FeatureKind::Real,
+            },
+            FeatureSpec {
+                name: "plain",
+                kind: crate::engine::FeatureKind::Real,
+            },
+        ];
+        let sets: Vec<&[FeatureSpec]> = FeatureSet::ALL
+            .iter()
+            .map(|s| s.specs())
+            .chain([&specs[..]])
+            .collect();
+        proptest!(|(set in 0..sets.len(), seed in any::<u64>(), ms in 0i64..7_000_000_000_000, id in "[a-z0-9\"\\\\-]{1,20}")| {
+            let specs = sets[set];
+            let values: Vec<f64> = (0..specs.len() as u64)
+                .map(|i| {
+                    let r = seed.rotate_left(i as u32 * 7) ^ i;
+                    if r % 3 == 0 { odd[(r / 3) as usize % odd.len()] } else { f64::from_bits(r) }
+                })
+                .collect();
+            let at = time::from_millis(ms).unwrap();
+            let owned = FeatureVector {
+                transaction_id: Id::from(id.as_str()),
+                customer_id: Id::from(seed),
+                timestamp: at,
+                features: Features(
+                    specs.iter().zip(&values).map(|(s, &v)| (Cow::Borrowed(s.name), v)).collect(),
+                ),
+                ingested_at: time::from_millis(ms + 17).unwrap(),
+            };
+            let mut buf = b"kept".to_vec();
+            FeatureVectorRef {
+                transaction_id: &owned.transaction_id,
+                customer_id: &owned.customer_id,
+                timestamp: &owned.timestamp,
+                specs,
+                values: &values,
+                ingested_at: &owned.ingested_at,
+            }
+            .encode_into(&mut buf);
+            prop_assert_eq!(&buf[..4], b"kept");
+            prop_assert_eq!(
+                String::from_utf8(buf[4..].to_vec()).unwrap(),
+                serde_json::to_string(&owned).unwrap()
+            );
+        });
     }
 
     #[test]
@@ -291,5 +400,36 @@ mod tests {
             ["customer_id_nb_tx_1day_window", "my_own", "amount x"]
         );
         assert_eq!(f.get("amount x"), Some(3.0));
+    }
+
+    #[test]
+    fn names_read_back_in_any_order() {
+        for set in FeatureSet::ALL {
+            let mut names: Vec<&str> = set.names().collect();
+            // In order, reversed, and with a stranger and a repeat in the middle.
+            let mut orders = vec![names.clone()];
+            names.reverse();
+            orders.push(names.clone());
+            names.insert(names.len() / 2, "stranger");
+            names.insert(1, names[3]);
+            orders.push(names);
+            for order in orders {
+                let json = format!(
+                    "{{{}}}",
+                    order
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| format!("\"{n}\":{i}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                let f: Features = serde_json::from_str(&json).unwrap();
+                assert_eq!(f.names().collect::<Vec<_>>(), order, "{set}");
+                for ((name, value), i) in f.0.iter().zip(0..) {
+                    assert_eq!(*value, f64::from(i));
+                    assert_eq!(matches!(name, Cow::Borrowed(_)), name != "stranger");
+                }
+            }
+        }
     }
 }

@@ -261,7 +261,7 @@ fn ingest(
             .increment(1);
         tracing::warn!(topic = %m.topic, partition = m.partition, offset = m.offset, %reason, "undecodable message skipped");
     };
-    if m.topic == config.features {
+    if *m.topic == config.features {
         match wire::decode::<FeatureVector>(&m.payload) {
             Ok(v) => {
                 monitor.push_features(v.timestamp.timestamp_millis(), inputs.row(&v));
@@ -269,7 +269,7 @@ fn ingest(
             }
             Err(e) => bad(e.to_string()),
         }
-    } else if m.topic == config.scores {
+    } else if *m.topic == config.scores {
         match wire::decode::<Score>(&m.payload) {
             Ok(s) => {
                 let alerted = s.decision.opens_case();
@@ -279,7 +279,7 @@ fn ingest(
             }
             Err(e) => bad(e.to_string()),
         }
-    } else if m.topic == config.labels {
+    } else if *m.topic == config.labels {
         match wire::decode::<Label>(&m.payload) {
             Ok(l) => {
                 monitor.push_label(l.transaction_id.as_str(), l.is_fraud);

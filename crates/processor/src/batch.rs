@@ -47,11 +47,11 @@ impl Input {
     /// Decodes `m`, a message of topic `transactions` or `labels`; the error is the reason a
     /// dead letter carries.
     pub fn decode(m: &Message, transactions: &str, labels: &str) -> Result<Input, String> {
-        if m.topic == transactions {
+        if *m.topic == *transactions {
             decode(&m.payload)
                 .map(Input::Transaction)
                 .map_err(|e| e.to_string())
-        } else if m.topic == labels {
+        } else if *m.topic == *labels {
             decode(&m.payload)
                 .map(Input::Label)
                 .map_err(|e| e.to_string())
@@ -173,7 +173,7 @@ impl Batches {
             ingested_at: &ingested_at,
         };
         let start = self.arena.len();
-        encode_into(&vector, &mut self.arena);
+        vector.encode_into(&mut self.arena);
         self.spans.push((FEATURES, key, start..self.arena.len()));
         Ok(())
     }
@@ -181,7 +181,7 @@ impl Batches {
     fn dead_letter(&mut self, m: &Message, reason: String, tally: &mut Tally) {
         tracing::warn!(topic = %m.topic, partition = m.partition, offset = m.offset, %reason, "dead letter");
         tally.dead += 1;
-        let output = if m.topic == self.labels {
+        let output = if *m.topic == self.labels {
             LABELS_DLQ
         } else {
             TRANSACTIONS_DLQ

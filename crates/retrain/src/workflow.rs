@@ -203,12 +203,12 @@ impl Workflow<'_> {
             quiet = if batch.is_empty() { quiet + 1 } else { 0 };
             seen |= !batch.is_empty();
             for m in batch {
-                if m.topic == self.features_topic {
+                if *m.topic == self.features_topic {
                     match decode::<FeatureVector>(&m.payload) {
                         Ok(v) => vectors.push(v),
                         Err(_) => skipped += 1,
                     }
-                } else if m.topic == self.scores_topic || m.topic == self.shadow_topic {
+                } else if *m.topic == self.scores_topic || *m.topic == self.shadow_topic {
                     let Ok(s) = decode::<Score>(&m.payload) else {
                         skipped += 1;
                         continue;
@@ -217,7 +217,7 @@ impl Workflow<'_> {
                         s.transaction_id.as_str().to_string(),
                         s.timestamp.timestamp_millis(),
                     );
-                    if m.topic == self.scores_topic {
+                    if *m.topic == self.scores_topic {
                         live.insert(
                             id,
                             LiveScore {

@@ -222,7 +222,7 @@ impl LiveScorer {
         for m in batch {
             let Some(state) = self.states.get_mut(m.partition as usize) else {
                 return Err(FollowError::Partitions {
-                    topic: m.topic.clone(),
+                    topic: m.topic.to_string(),
                     partition: m.partition,
                     partitions: self.config.partitions,
                 });

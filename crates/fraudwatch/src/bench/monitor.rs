@@ -223,7 +223,7 @@ async fn core(
         let mut rows = Vec::with_capacity(batch.len());
         for m in &batch {
             let at = || format!("{} at {}:{}", m.topic, m.partition, m.offset);
-            if m.topic == config.features {
+            if *m.topic == config.features {
                 let v: FeatureVector = wire::decode(&m.payload).with_context(at)?;
                 let row = inputs.row(&v).into();
                 rows.push(Row::Vector(v.timestamp.timestamp_millis(), row));
