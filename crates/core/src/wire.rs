@@ -17,9 +17,14 @@ pub enum DecodeError {
 }
 
 /// Parses and validates one message. Well-formed messages, the common case, take serde_json's
-/// plain path; only a failure is parsed again with path tracking, to say where it went wrong.
+/// plain path, from text checked as UTF-8 at once (rather than string by string); only a
+/// failure is parsed again with path tracking, to say where it went wrong.
 pub fn decode<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let value: T = serde_json::from_slice(bytes).map_err(|e| malformed::<T>(bytes, e))?;
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    };
+    let value: T = parsed.map_err(|e| malformed::<T>(bytes, e))?;
     value.validate()?;
     Ok(value)
 }
