@@ -18,6 +18,7 @@
 //! when a batch's cases are in the store: the two ends of `fraudwatch bench`'s latencies.
 
 use std::future::Future;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -150,9 +151,10 @@ pub async fn run(
         }
         let mut outputs = Vec::with_capacity(handled.scores.len() + handled.dead.len());
         for (key, payload) in &handled.scores {
+            let bytes = &handled.arena;
             outputs.push(Output {
                 topic: &config.scores,
-                record: Record::new(key, payload),
+                record: Record::new(&bytes[key.clone()], &bytes[payload.clone()]),
             });
         }
         for (key, payload) in &handled.dead {
@@ -180,10 +182,12 @@ pub async fn run(
     Ok(())
 }
 
-/// One batch's outputs: encoded scores and dead letters (with their keys), and the cases (with
-/// their vectors' `ingested_at` when observed).
+/// One batch's outputs: encoded scores (key and payload, spans of `arena`: one buffer a batch)
+/// and dead letters (with their keys), and the cases (with their vectors' `ingested_at` when
+/// observed).
 struct Handled {
-    scores: Vec<(Vec<u8>, Vec<u8>)>,
+    arena: Vec<u8>,
+    scores: Vec<(Range<usize>, Range<usize>)>,
     dead: Vec<(Option<Vec<u8>>, Vec<u8>)>,
     cases: Vec<Case>,
     ingested: Vec<Timestamp>,
@@ -215,14 +219,17 @@ fn handle(
     let now = time::now();
     let results = champion.score(&vectors, now)?;
     let mut scores = Vec::with_capacity(results.len());
+    let mut arena = Vec::with_capacity(results.len() * 320);
     let mut cases = Vec::new();
     let mut ingested = Vec::new();
     for ((result, v), m) in results.into_iter().zip(vectors).zip(from) {
         match result {
             Ok(score) => {
-                let mut payload = Vec::with_capacity(256);
-                wire::encode_into(&score, &mut payload);
-                scores.push((score.customer_id.as_str().as_bytes().to_vec(), payload));
+                let start = arena.len();
+                arena.extend_from_slice(score.customer_id.as_str().as_bytes());
+                let key = start..arena.len();
+                wire::encode_into(&score, &mut arena);
+                scores.push((key.clone(), key.end..arena.len()));
                 if open_cases && score.decision.opens_case() {
                     if observed {
                         ingested.push(v.ingested_at);
@@ -234,6 +241,7 @@ fn handle(
         }
     }
     Ok(Handled {
+        arena,
         scores,
         dead,
         cases,
