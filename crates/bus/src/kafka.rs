@@ -119,6 +119,30 @@ impl Bus for KafkaBus {
         Ok(())
     }
 
+    async fn delete_topics(&self, topics: &[&str]) -> Result<(), BusError> {
+        if topics.is_empty() {
+            return Ok(());
+        }
+        let admin: AdminClient<DefaultClientContext> = self
+            .config
+            .create()
+            .map_err(BusError::kafka("creating admin client"))?;
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let results = admin
+            .delete_topics(topics, &opts)
+            .await
+            .map_err(BusError::kafka("deleting topics"))?;
+        for r in results {
+            match r {
+                Ok(_) | Err((_, Code::UnknownTopicOrPartition)) => {}
+                Err((name, code)) => {
+                    return Err(BusError::Other(format!("deleting topic {name:?}: {code}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
         let outputs: Vec<Output<'_>> = batch
             .iter()

@@ -55,6 +55,9 @@ pub trait Bus: Send + Sync + Debug {
     /// Creates the topics that do not exist yet; existing ones are left as they are.
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError>;
 
+    /// Deletes topics with everything in them; ones that do not exist are no error.
+    async fn delete_topics(&self, topics: &[&str]) -> Result<(), BusError>;
+
     /// Appends a batch to `topic`, each record to the partition its key hashes to. Returns once every
     /// record is durably accepted (for Kafka: acknowledged by all in-sync replicas).
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError>;

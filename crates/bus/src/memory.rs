@@ -227,6 +227,16 @@ impl Bus for MemoryBus {
         Ok(())
     }
 
+    async fn delete_topics(&self, topics: &[&str]) -> Result<(), BusError> {
+        let mut st = self.lock();
+        for t in topics {
+            st.topics.remove(*t);
+        }
+        drop(st);
+        self.inner.changed.notify_waiters();
+        Ok(())
+    }
+
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
         let now = chrono::Utc::now().timestamp_millis();
         self.lock().append(topic, batch, self.inner.limits, now);

@@ -246,7 +246,7 @@ async fn malformed_messages_go_to_the_dlq(bus: Arc<dyn Bus>, quiet: Duration) {
     assert_eq!((decoded.items.len(), decoded.dead), (2, 0));
 }
 
-async fn creating_topics_is_idempotent(bus: Arc<dyn Bus>) {
+async fn creating_and_deleting_topics_is_idempotent(bus: Arc<dyn Bus>, quiet: Duration) {
     let topic = unique("created");
     bus.create_topics(&[TopicSpec::new(&topic, 1)])
         .await
@@ -254,6 +254,36 @@ async fn creating_topics_is_idempotent(bus: Arc<dyn Bus>) {
     bus.create_topics(&[TopicSpec::new(&topic, 1)])
         .await
         .expect("creating an existing topic is a no-op");
+    produce_transactions(&*bus, &topic, 0..3).await;
+    let mut readers = 0;
+    let mut read_all = async || {
+        readers += 1;
+        let group = format!("{topic}-reader-{readers}");
+        let mut c = bus.subscribe(&group, &[&topic]).await.unwrap();
+        drain(&mut *c, quiet).await.len()
+    };
+    assert_eq!(read_all().await, 3);
+    bus.delete_topics(&[&topic, &unique("never-created")])
+        .await
+        .expect("deleting a topic, and one that does not exist");
+    bus.delete_topics(&[&topic])
+        .await
+        .expect("deleting a deleted topic is a no-op");
+    // Gone with its messages: created again, it is empty (Kafka deletes in the background).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        bus.create_topics(&[TopicSpec::new(&topic, 1)])
+            .await
+            .unwrap();
+        let left = read_all().await;
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic} still holds {left} messages a minute after its deletion"
+        );
+    }
 }
 
 /// An output record with its own bytes: (topic, key, payload).
@@ -471,8 +501,8 @@ macro_rules! suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn creating_topics_is_idempotent() {
-                super::creating_topics_is_idempotent(bus()).await;
+            async fn creating_and_deleting_topics_is_idempotent() {
+                super::creating_and_deleting_topics_is_idempotent(bus(), $quiet).await;
             }
         }
     };

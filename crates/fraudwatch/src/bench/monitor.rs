@@ -62,10 +62,7 @@ pub(super) async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result
     let mut config = StreamConfig::with_prefix(&prefix);
     config.group = format!("{prefix}monitor");
     // The alerts topic is new; the others exist (creating them again changes nothing).
-    rig.bus
-        .create_topics(&config.specs(rig.partitions.1))
-        .await
-        .context("creating the monitor's topics")?;
+    rig.create_topics(&config.specs(rig.partitions.1)).await?;
     tracing::info!("timing the monitor's core on decoded rows");
     let (core_seconds, windows) = core(&rig, &bundle, &config, n).await?;
     tracing::info!("timing the monitor stage");
@@ -97,6 +94,7 @@ pub(super) async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result
     }
     let (done, evaluations) = watcher.await??;
     let seconds = done.duration_since(started).as_secs_f64().max(1e-9);
+    rig.remove_topics().await;
 
     // Rounded before they are compared, so `keeps_up` agrees with the numbers shown.
     let rate = (n as f64 / seconds).round();

@@ -25,7 +25,7 @@
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -117,6 +117,7 @@ pub(super) async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result
     stages.wait_for(&probe, args.events, "the run").await?;
     let dead_letters = stages.dead_letters();
     stages.stop().await?;
+    rig.remove_topics().await;
 
     let mut scores = probe.scores.lock().unwrap_or_else(PoisonError::into_inner);
     let mut cases = probe.cases.lock().unwrap_or_else(PoisonError::into_inner);
@@ -205,10 +206,7 @@ pub(super) async fn stage_configs(
     .into_iter()
     .flat_map(|(topic, partitions)| TopicSpec::with_dlq(topic, partitions))
     .collect();
-    rig.bus
-        .create_topics(&specs)
-        .await
-        .context("creating the bench topics")?;
+    rig.create_topics(&specs).await?;
     Ok((processor, scorer))
 }
 
@@ -247,6 +245,8 @@ pub(super) struct Rig {
     pub scorers: usize,
     /// The history file, and the embedded store.
     pub dir: TempDir,
+    /// Topics created for the run, deleted after it (a run on Kafka writes gigabytes).
+    topics: Mutex<Vec<String>>,
 }
 
 impl Rig {
@@ -302,7 +302,34 @@ impl Rig {
             partitions,
             scorers: scorers.min(partitions.1 as usize),
             dir,
+            topics: Mutex::default(),
         })
+    }
+
+    /// Creates `specs` and remembers them for [`Rig::remove_topics`].
+    pub(super) async fn create_topics(&self, specs: &[TopicSpec]) -> anyhow::Result<()> {
+        self.bus
+            .create_topics(specs)
+            .await
+            .context("creating the bench topics")?;
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
+        topics.extend(specs.iter().map(|t| t.name.clone()));
+        Ok(())
+    }
+
+    /// Deletes the run's topics. A failure is reported, not fatal: the results stand.
+    pub(super) async fn remove_topics(&self) {
+        let topics =
+            std::mem::take(&mut *self.topics.lock().unwrap_or_else(PoisonError::into_inner));
+        remove_topics(&*self.bus, &topics).await;
+    }
+}
+
+/// Deletes a bench's topics, warning when it cannot.
+pub(super) async fn remove_topics(bus: &dyn Bus, topics: &[String]) {
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    if let Err(e) = bus.delete_topics(&names).await {
+        tracing::warn!(error = %e, topics = names.len(), "the bench's topics were not deleted");
     }
 }
 

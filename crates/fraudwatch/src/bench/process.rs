@@ -40,6 +40,12 @@ pub(super) async fn run(args: &BenchArgs, settings: &Settings) -> anyhow::Result
     )
     .await?;
     let latency = latency(&bus, settings, args, &format!("bench-{nanos}-l-")).await?;
+    let topics: Vec<String> = ["t", "l"]
+        .iter()
+        .flat_map(|run| Topics::with_prefix(&format!("bench-{nanos}-{run}-")).specs(1))
+        .map(|t| t.name)
+        .collect();
+    super::pipeline::remove_topics(&*bus, &topics).await;
     Ok(format!(
         "{{\"bench\":\"process\",\"bus\":{:?},\"partitions\":{},\"feature_set\":\"velocity\",{throughput},{latency}}}",
         settings.bus_url, settings.partitions
