@@ -110,11 +110,33 @@ impl Topic {
     }
 }
 
+/// A batch's keys and payloads, one after the other in one buffer: copied before the bus is
+/// locked, and one allocation a batch rather than two a message.
+fn pack(batch: &[Record<'_>]) -> Bytes {
+    let size = batch
+        .iter()
+        .map(|r| r.key.map_or(0, <[u8]>::len) + r.payload.len())
+        .sum();
+    let mut buf = Vec::with_capacity(size);
+    for r in batch {
+        buf.extend_from_slice(r.key.unwrap_or_default());
+        buf.extend_from_slice(r.payload);
+    }
+    Bytes::from(buf)
+}
+
 impl State {
     /// Appends records to `topic` (created with the default partition count if new), dropping the
-    /// oldest messages beyond the retention. The batch's keys and payloads are copied into one
-    /// buffer that its messages share.
-    fn append(&mut self, topic: &str, batch: &[Record<'_>], limits: Limits, now: i64) {
+    /// oldest messages beyond the retention. `packed` holds the batch's keys and payloads
+    /// ([`pack`]), which its messages share.
+    fn append(
+        &mut self,
+        topic: &str,
+        batch: &[Record<'_>],
+        packed: &Bytes,
+        limits: Limits,
+        now: i64,
+    ) {
         if !self.topics.contains_key(topic) {
             let new = Topic::new(topic, limits.partitions);
             self.topics.insert(topic.to_string(), new);
@@ -122,22 +144,12 @@ impl State {
         let Some(t) = self.topics.get_mut(topic) else {
             return;
         };
-        let size = batch
-            .iter()
-            .map(|r| r.key.map_or(0, <[u8]>::len) + r.payload.len())
-            .sum();
-        let mut buf = Vec::with_capacity(size);
-        for r in batch {
-            buf.extend_from_slice(r.key.unwrap_or_default());
-            buf.extend_from_slice(r.payload);
-        }
-        let buf = Bytes::from(buf);
         let n = t.partitions.len() as i32;
         let mut at = 0;
         for r in batch {
             let mut take = |len: usize| {
                 at += len;
-                buf.slice(at - len..at)
+                packed.slice(at - len..at)
             };
             let key = r.key.map(|k| take(k.len()));
             let payload = take(r.payload.len());
@@ -239,7 +251,9 @@ impl Bus for MemoryBus {
 
     async fn produce(&self, topic: &str, batch: &[Record<'_>]) -> Result<(), BusError> {
         let now = chrono::Utc::now().timestamp_millis();
-        self.lock().append(topic, batch, self.inner.limits, now);
+        let packed = pack(batch);
+        self.lock()
+            .append(topic, batch, &packed, self.inner.limits, now);
         self.inner.changed.notify_waiters();
         Ok(())
     }
@@ -377,11 +391,18 @@ impl Consumer for MemoryConsumer {
 
     async fn commit_with(&mut self, outputs: &[crate::Output<'_>]) -> Result<(), BusError> {
         let now = chrono::Utc::now().timestamp_millis();
+        let runs: Vec<(&str, Vec<Record<'_>>, Bytes)> = outputs
+            .chunk_by(|a, b| a.topic == b.topic)
+            .map(|run| {
+                let records: Vec<Record<'_>> = run.iter().map(|o| o.record).collect();
+                let packed = pack(&records);
+                (run[0].topic, records, packed)
+            })
+            .collect();
         {
             let mut st = self.bus.lock();
-            for run in outputs.chunk_by(|a, b| a.topic == b.topic) {
-                let records: Vec<Record<'_>> = run.iter().map(|o| o.record).collect();
-                st.append(run[0].topic, &records, self.bus.inner.limits, now);
+            for (topic, records, packed) in &runs {
+                st.append(topic, records, packed, self.bus.inner.limits, now);
             }
             st.commit(&self.group, &self.positions);
         }
