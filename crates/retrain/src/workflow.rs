@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -23,6 +23,9 @@ use fraudwatch_train::{Dataset, Quiet, TrainParams};
 
 use crate::judge::{Holdout, Metrics, compare, measure};
 use crate::{RetrainConfig, Split, Task, extract_file, validate};
+
+/// How long the extract waits for its consumer group to hand it partitions.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a run needs.
 #[derive(Debug)]
@@ -181,7 +184,13 @@ impl Workflow<'_> {
         let mut live: HashMap<String, LiveScore> = HashMap::new();
         let mut shadow: HashMap<String, f64> = HashMap::new();
         let mut shadow_version: Option<(i64, String)> = None;
-        let group = format!("fraudwatch-retrain-{run_id}");
+        // A group of this attempt's own: it commits nothing, and a crashed attempt's member would
+        // hold the partitions of a shared group until its session timed out.
+        let group = format!(
+            "fraudwatch-retrain-{run_id}-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        );
         let topics = [
             &*self.features_topic,
             &*self.labels_topic,
@@ -194,12 +203,23 @@ impl Workflow<'_> {
             .await
             .map_err(|e| format!("reading the topics: {e}"))?;
         let (mut quiet, mut seen, mut skipped) = (0, false, 0u64);
-        // Drained: a few empty polls once messages came, more while the group is joining.
-        while quiet < if seen { 3 } else { 8 } {
+        let join_by = Instant::now() + JOIN_TIMEOUT;
+        // Drained: a few empty polls in a row, counted once the group has handed this member
+        // its partitions.
+        while quiet < if seen { 3 } else { 5 } {
             let batch = consumer
                 .poll(10_000, Duration::from_secs(1))
                 .await
                 .map_err(|e| format!("reading the topics: {e}"))?;
+            if batch.is_empty() && consumer.assignment().is_empty() {
+                if Instant::now() > join_by {
+                    return Err(format!(
+                        "the bus gave the extract no partitions of {topics:?} within {} s",
+                        JOIN_TIMEOUT.as_secs()
+                    ));
+                }
+                continue;
+            }
             quiet = if batch.is_empty() { quiet + 1 } else { 0 };
             seen |= !batch.is_empty();
             for m in batch {
