@@ -9,7 +9,7 @@ pub type Timestamp = DateTime<Utc>;
 
 /// Renders a timestamp in the wire format.
 pub fn format(t: &Timestamp) -> String {
-    Rendered::of(t).to_string()
+    String::from(&*Rendered::of(t))
 }
 
 /// Parses RFC 3339 (any offset) into UTC, truncated to milliseconds.
@@ -36,26 +36,29 @@ const DAY_MS: i64 = 86_400_000;
 
 impl Rendered {
     pub(crate) fn of(t: &Timestamp) -> Rendered {
-        let ms = t.timestamp_millis();
-        let (days, in_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
-        let (y, m, d) = civil(days);
-        if !(0..=9999).contains(&y) || t.timestamp_subsec_nanos() >= 1_000_000_000 {
+        use chrono::{Datelike, Timelike};
+        let (date, time) = (t.date_naive(), t.time());
+        let nanos = time.nanosecond();
+        if !(0..=9999).contains(&date.year()) || nanos >= 1_000_000_000 {
             return Rendered::Other(t.to_rfc3339_opts(SecondsFormat::Millis, true));
         }
+        // In range: every field fits a u32, whose division by 10 is a multiply and a shift.
+        let (y, m, d) = (date.year() as u32, date.month(), date.day());
+        let (h, min, sec, milli) = (time.hour(), time.minute(), time.second(), nanos / 1_000_000);
         let mut b = *b"0000-00-00T00:00:00.000Z";
-        let mut put = |at: usize, width: usize, mut v: i64| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
+        let mut two = |at: usize, v: u32| {
+            b[at] = b'0' + (v / 10) as u8;
+            b[at + 1] = b'0' + (v % 10) as u8;
         };
-        put(0, 4, y);
-        put(5, 2, m);
-        put(8, 2, d);
-        put(11, 2, in_day / 3_600_000);
-        put(14, 2, in_day / 60_000 % 60);
-        put(17, 2, in_day / 1000 % 60);
-        put(20, 3, in_day % 1000);
+        two(0, y / 100);
+        two(2, y % 100);
+        two(5, m);
+        two(8, d);
+        two(11, h);
+        two(14, min);
+        two(17, sec);
+        two(21, milli % 100);
+        b[20] = b'0' + (milli / 100) as u8;
         Rendered::Wire(b)
     }
 }
@@ -127,19 +130,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// The date of a day counted from 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The current time at the wire's precision (milliseconds), so that a value stored and read back
