@@ -12,15 +12,15 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::scoring::{
-    Scorer, cases, dataset, fresh_database, params, produce, read_until, topics, train_on, vectors,
+    Scorer, check_swap, dataset, fresh_database, params, produce, read_until, topics, train_on,
+    vectors,
 };
 use common::{kafka_url, unique_prefix};
-use fraudwatch_core::{Score, decode};
 use serde_json::Value;
 use sqlx::Connection as _;
 
@@ -150,35 +150,8 @@ async fn a_champion_promoted_on_mlflow_takes_over_without_loss_or_duplicates() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     produce(&*bus, &features, second).await;
-    read_until(&mut *reader, &mut got, VECTORS, &mut scorer, deadline).await;
-    for m in reader.poll(VECTORS, Duration::from_secs(3)).await.unwrap() {
-        got.push(decode(&m.payload).unwrap());
-    }
-    scorer.signal("-TERM");
-    assert!(scorer.child.wait().unwrap().success(), "{}", scorer.log());
-
-    let by_id: HashMap<String, &Score> = got
-        .iter()
-        .map(|s| (s.transaction_id.to_string(), s))
-        .collect();
-    assert_eq!(got.len(), VECTORS, "no score twice");
-    assert_eq!(by_id.len(), VECTORS, "every transaction scored");
-    for (half, version) in [(first, &a), (second, &b)] {
-        let wrong: Vec<_> = half
-            .iter()
-            .filter(|v| &by_id[v.transaction_id.as_str()].model_version != version)
-            .take(5)
-            .collect();
-        assert!(wrong.is_empty(), "scored by the other bundle: {wrong:?}");
-    }
-    let alerts: HashSet<String> = got
-        .iter()
-        .filter(|s| s.decision.opens_case())
-        .map(|s| s.transaction_id.to_string())
-        .collect();
-    let (cases, rows) = cases(&store).await;
-    assert_eq!(rows, alerts.len(), "one case per alert");
-    assert_eq!(cases.keys().cloned().collect::<HashSet<_>>(), alerts);
+    let halves = [(first, a.as_str()), (second, b.as_str())];
+    check_swap(&mut *reader, got, &mut scorer, deadline, halves, &store).await;
 
     // MLflow's own view: two model versions (A's then B's), both aliases on B.
     let model = rest(&server, "mlflow/registered-models/get", &[("name", &name)]).await;

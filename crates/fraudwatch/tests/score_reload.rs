@@ -9,14 +9,13 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use common::scoring::{
-    Scorer, cases, dataset, fresh_database, params, produce, read_until, topics, train, vectors,
+    Scorer, check_swap, dataset, fresh_database, params, produce, read_until, topics, train,
+    vectors,
 };
 use common::{kafka_url, unique_prefix};
-use fraudwatch_core::{Score, decode};
 use sqlx::Connection as _;
 
 const VECTORS: usize = 20_000;
@@ -67,35 +66,8 @@ async fn a_promoted_champion_takes_over_without_loss_or_duplicates() {
     assert_ne!(a, b, "a second bundle");
     tokio::time::sleep(Duration::from_secs(8)).await;
     produce(&*bus, &features, second).await;
-    read_until(&mut *reader, &mut got, VECTORS, &mut scorer, deadline).await;
-    for m in reader.poll(VECTORS, Duration::from_secs(3)).await.unwrap() {
-        got.push(decode(&m.payload).unwrap());
-    }
-    scorer.signal("-TERM");
-    assert!(scorer.child.wait().unwrap().success(), "{}", scorer.log());
-
-    let by_id: HashMap<String, &Score> = got
-        .iter()
-        .map(|s| (s.transaction_id.to_string(), s))
-        .collect();
-    assert_eq!(got.len(), VECTORS, "no score twice");
-    assert_eq!(by_id.len(), VECTORS, "every transaction scored");
-    for (half, version) in [(first, &a), (second, &b)] {
-        let wrong: Vec<_> = half
-            .iter()
-            .filter(|v| &by_id[v.transaction_id.as_str()].model_version != version)
-            .take(5)
-            .collect();
-        assert!(wrong.is_empty(), "scored by the other bundle: {wrong:?}");
-    }
-    let alerts: HashSet<String> = got
-        .iter()
-        .filter(|s| s.decision.opens_case())
-        .map(|s| s.transaction_id.to_string())
-        .collect();
-    let (cases, rows) = cases(&store).await;
-    assert_eq!(rows, alerts.len(), "one case per alert");
-    assert_eq!(cases.keys().cloned().collect::<HashSet<_>>(), alerts);
+    let halves = [(first, a.as_str()), (second, b.as_str())];
+    check_swap(&mut *reader, got, &mut scorer, deadline, halves, &store).await;
     let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
     sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
         .execute(&mut conn)

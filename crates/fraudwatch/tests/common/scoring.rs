@@ -260,6 +260,49 @@ pub async fn read_until(
     }
 }
 
+/// The end of a champion swap mid-stream (A scored `first`, B is to score `second`): reads the
+/// rest of the scores, stops the scorer, and checks that every transaction was scored exactly
+/// once, by the bundle of its half, and that every alert has exactly one case in `store`.
+pub async fn check_swap(
+    reader: &mut dyn Consumer,
+    mut got: Vec<Score>,
+    scorer: &mut Scorer,
+    deadline: Instant,
+    halves: [(&[FeatureVector], &str); 2],
+    store: &str,
+) {
+    let n = halves[0].0.len() + halves[1].0.len();
+    read_until(reader, &mut got, n, scorer, deadline).await;
+    for m in reader.poll(n, Duration::from_secs(3)).await.unwrap() {
+        got.push(decode(&m.payload).unwrap());
+    }
+    scorer.signal("-TERM");
+    assert!(scorer.child.wait().unwrap().success(), "{}", scorer.log());
+
+    let by_id: HashMap<String, &Score> = got
+        .iter()
+        .map(|s| (s.transaction_id.to_string(), s))
+        .collect();
+    assert_eq!(got.len(), n, "no score twice");
+    assert_eq!(by_id.len(), n, "every transaction scored");
+    for (half, version) in halves {
+        let wrong: Vec<_> = half
+            .iter()
+            .filter(|v| by_id[v.transaction_id.as_str()].model_version != version)
+            .take(5)
+            .collect();
+        assert!(wrong.is_empty(), "scored by the other bundle: {wrong:?}");
+    }
+    let alerts: HashSet<String> = got
+        .iter()
+        .filter(|s| s.decision.opens_case())
+        .map(|s| s.transaction_id.to_string())
+        .collect();
+    let (cases, rows) = cases(store).await;
+    assert_eq!(rows, alerts.len(), "one case per alert");
+    assert_eq!(cases.keys().cloned().collect::<HashSet<_>>(), alerts);
+}
+
 /// Reads whatever is committed until nothing more comes for a while, checking that `scorer`
 /// (when given) stays alive.
 pub async fn drain(
