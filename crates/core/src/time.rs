@@ -74,12 +74,6 @@ impl std::ops::Deref for Rendered {
     }
 }
 
-impl std::fmt::Display for Rendered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self)
-    }
-}
-
 /// Exactly the wire format (`YYYY-MM-DDTHH:MM:SS.mmmZ`, a valid date, no leap second), read by
 /// hand; `None` for anything else, which chrono then parses (or explains).
 fn parse_wire(s: &[u8]) -> Option<Timestamp> {
